@@ -1,0 +1,88 @@
+"""A bounded chunk queue per channel, so audio never piles up without limit.
+
+Two policies, chosen by the source kind:
+
+* ``block`` (replay): ``put`` waits for room, so a fast replay runs exactly as
+  fast as transcription consumes it.
+* ``drop_oldest`` (live devices): ``put`` never waits; when full the oldest chunk
+  is discarded and counted in ``dropped_seconds``. A healthy pipeline never drops.
+
+Thread rules: any number of producers and one consumer; all methods are
+thread-safe. ``wait_for_data`` lets the consumer sleep on a condition instead of
+polling.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Literal
+
+from agent_assist.domain import AudioChunk
+
+__all__ = ["ChunkBuffer"]
+
+Policy = Literal["block", "drop_oldest"]
+
+
+class ChunkBuffer:
+    def __init__(self, max_seconds: float = 30.0, policy: Policy = "drop_oldest") -> None:
+        self.max_seconds = max_seconds
+        self.policy: Policy = policy
+        self._chunks: deque[AudioChunk] = deque()
+        self._seconds = 0.0
+        self._closed = False
+        self.dropped_seconds = 0.0
+        self._cond = threading.Condition()
+
+    @property
+    def seconds(self) -> float:
+        """Audio currently queued (the consumer's backlog)."""
+        with self._cond:
+            return self._seconds
+
+    @property
+    def closed(self) -> bool:
+        with self._cond:
+            return self._closed
+
+    def put(self, chunk: AudioChunk) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            if self.policy == "block":
+                while self._seconds + chunk.duration > self.max_seconds and self._chunks and not self._closed:
+                    self._cond.wait()
+            else:
+                while self._seconds + chunk.duration > self.max_seconds and self._chunks:
+                    old = self._chunks.popleft()
+                    self._seconds -= old.duration
+                    self.dropped_seconds += old.duration
+            self._chunks.append(chunk)
+            self._seconds += chunk.duration
+            self._cond.notify_all()
+
+    def get_all(self) -> list[AudioChunk]:
+        """Take everything queued (possibly nothing) without waiting."""
+        with self._cond:
+            chunks = list(self._chunks)
+            self._chunks.clear()
+            self._seconds = 0.0
+            self._cond.notify_all()
+            return chunks
+
+    def close(self) -> None:
+        """No more puts; wakes every waiter."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def drained(self) -> bool:
+        """Closed and empty: the consumer has seen the last chunk."""
+        with self._cond:
+            return self._closed and not self._chunks
+
+    def wait_for_data(self, timeout: float | None = None) -> bool:
+        """Block until a chunk is queued or the buffer closes. True if so."""
+        with self._cond:
+            return self._cond.wait_for(lambda: bool(self._chunks) or self._closed, timeout)

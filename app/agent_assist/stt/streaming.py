@@ -1,0 +1,259 @@
+"""The per-channel streaming processor: audio in, partial and final text out.
+
+Policy (chosen by measurement, see ``benchmarks/stt_bench.py``): **VAD-bounded
+utterances**. Silero VAD finds where a speaker starts and stops; while they
+talk, the growing utterance is re-decoded greedily every ``partial_interval_s``
+to give *partial* text; when ``min_silence_s`` of silence ends it, one beam
+decode with word timestamps gives the *final*. Compared with a LocalAgreement
+stable-prefix policy this decodes each final once, on whole-utterance context,
+and costs nothing in silence.
+
+The processor does no I/O and owns no thread (in the spirit of
+ufal/whisper_streaming): the caller inserts audio, asks what is due and runs the
+decodes, so it decides what to drop when CPU is short (partials, never finals)
+and tests can drive it step by step.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from agent_assist.clock import Clock
+from agent_assist.domain import (
+    SAMPLE_RATE,
+    AudioChunk,
+    Event,
+    FinalUtterance,
+    PartialText,
+    Silence,
+    Speaker,
+    Word,
+)
+from agent_assist.stt.vad import SpeechEnded, SpeechSegmenter, SpeechStarted, StreamingVad, VadOptions
+from agent_assist.stt.whisper import DecodeOptions, Transcript
+
+__all__ = ["ChannelStream", "Decoder", "StreamOptions"]
+
+
+class Decoder(Protocol):
+    def transcribe(self, audio: npt.NDArray[np.float32], options: DecodeOptions) -> Transcript: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    """Knobs of the streaming policy.
+
+    Attributes:
+        vad: utterance segmentation (see ``VadOptions``).
+        partial_interval_s: audio seconds between partial decodes while speaking.
+        partial_min_s: no partial for less speech than this (nothing to show yet).
+        partial: decode options for partials (greedy, no word times: cheap).
+        final: decode options for finals (small beam, word timestamps).
+        silence_event_s: a ``Silence`` event once a channel is quiet this long.
+    """
+
+    vad: VadOptions = field(default_factory=VadOptions)
+    partial_interval_s: float = 0.4
+    partial_min_s: float = 0.3
+    partial: DecodeOptions = field(default_factory=lambda: DecodeOptions(beam_size=1))
+    final: DecodeOptions = field(
+        default_factory=lambda: DecodeOptions(beam_size=5, word_timestamps=True)
+    )
+    silence_event_s: float = 3.0
+
+
+@dataclass(slots=True)
+class _PendingFinal:
+    utterance_id: str
+    start: float
+    end: float
+    audio: npt.NDArray[np.float32]
+
+
+class ChannelStream:
+    """One speaker's channel: VAD, utterance audio, partial/final decodes.
+
+    Thread rules: all methods from one thread (the pipeline's STT worker).
+    """
+
+    def __init__(
+        self,
+        call_id: str,
+        speaker: Speaker,
+        decoder: Decoder,
+        clock: Clock,
+        options: StreamOptions | None = None,
+        vad: StreamingVad | None = None,
+    ) -> None:
+        self.call_id = call_id
+        self.speaker = speaker
+        self.decoder = decoder
+        self.clock = clock
+        self.options = options or StreamOptions()
+        self.vad = vad or StreamingVad()
+        self.segmenter = SpeechSegmenter(self.options.vad)
+        self._audio = np.zeros(0, dtype=np.float32)
+        self._audio_start = 0.0  # call time of self._audio[0]
+        self._position: float | None = None  # call time just past the last sample
+        self._finals: deque[_PendingFinal] = deque()
+        self._count = 0
+        self._current_id: str | None = None
+        self._last_partial_at = 0.0
+        self._silence_since = 0.0
+        self._silence_reported = False
+        self._events: list[Event] = []
+        self.decoded_seconds = 0.0
+
+    # ---- feeding -------------------------------------------------------
+    @property
+    def position(self) -> float:
+        return self._position or 0.0
+
+    def insert_audio(self, chunk: AudioChunk) -> None:
+        """Append a chunk (cheap: VAD only). Gaps are filled with silence."""
+        samples = chunk.samples
+        if self._position is None:
+            self._position = chunk.start
+            self._audio_start = chunk.start
+            self.segmenter = SpeechSegmenter(self.options.vad, start=chunk.start)
+            self._silence_since = chunk.start
+        gap = chunk.start - self._position
+        if gap > 0.01:
+            samples = np.concatenate([np.zeros(round(gap * SAMPLE_RATE), np.float32), samples])
+        self._audio = np.concatenate([self._audio, samples]) if len(self._audio) else samples
+        self._position += len(samples) / SAMPLE_RATE
+        for decision in self.segmenter.feed(self.vad.feed(samples)):
+            if isinstance(decision, SpeechStarted):
+                self._on_start(decision.at)
+            else:
+                self._on_end(decision)
+        if not self.segmenter.in_speech:
+            self._trim_idle()
+            self._check_silence()
+
+    def _on_start(self, at: float) -> None:
+        self._count += 1
+        self._current_id = f"{self.call_id}:{self.speaker.value}:{self._count}"
+        self._last_partial_at = at
+        if self._silence_reported:
+            self._events.append(
+                Silence(self.call_id, self.speaker, self._silence_since, at - self._silence_since,
+                        emitted_at=self.clock.now())
+            )
+        self._silence_reported = False
+
+    def _on_end(self, decision: SpeechEnded) -> None:
+        o = self.options.vad
+        start = max(self._audio_start, self.segmenter.speech_start - o.pre_roll_s)
+        if decision.forced:
+            start = max(self._audio_start, self._utterance_start_for_forced())
+            end = decision.at
+        else:
+            end = min(self.position, decision.at + o.post_roll_s)
+        speech = decision.at - max(start, self.segmenter.speech_start - o.pre_roll_s)
+        if self._current_id is not None and (decision.forced or speech >= o.min_speech_s):
+            self._finals.append(_PendingFinal(self._current_id, start, end, self._slice(start, end).copy()))
+        self._current_id = None
+        self._silence_since = decision.at
+        self._forced_cut = end if decision.forced else None
+
+    def _utterance_start_for_forced(self) -> float:
+        return getattr(self, "_forced_cut", None) or (self.segmenter.speech_start - self.options.vad.pre_roll_s)
+
+    def _slice(self, start: float, end: float) -> npt.NDArray[np.float32]:
+        i = max(0, round((start - self._audio_start) * SAMPLE_RATE))
+        j = max(i, round((end - self._audio_start) * SAMPLE_RATE))
+        return self._audio[i:j]
+
+    def _trim_idle(self) -> None:
+        keep = round(self.options.vad.pre_roll_s * SAMPLE_RATE) + 1024
+        if len(self._audio) > 4 * keep:
+            drop = len(self._audio) - keep
+            self._audio = self._audio[drop:]
+            self._audio_start += drop / SAMPLE_RATE
+
+    def _check_silence(self) -> None:
+        quiet = self.position - self._silence_since
+        if not self._silence_reported and quiet >= self.options.silence_event_s:
+            self._silence_reported = True
+            self._events.append(
+                Silence(self.call_id, self.speaker, self._silence_since, quiet, emitted_at=self.clock.now())
+            )
+
+    # ---- what is due ---------------------------------------------------
+    def take_events(self) -> list[Event]:
+        """Events that needed no decoding (silence notices)."""
+        events, self._events = self._events, []
+        return events
+
+    @property
+    def finals_pending(self) -> int:
+        return len(self._finals)
+
+    def partial_overdue(self) -> float:
+        """Seconds of audio a partial is overdue by (< 0: not due, or not speaking)."""
+        if not self.segmenter.in_speech or self._current_id is None:
+            return -1.0
+        spoken = self.position - self.segmenter.speech_start
+        if spoken < self.options.partial_min_s:
+            return -1.0
+        return self.position - self._last_partial_at - self.options.partial_interval_s
+
+    # ---- decoding ------------------------------------------------------
+    def decode_final(self) -> FinalUtterance | None:
+        """Decode the oldest ended utterance; None if it held no words."""
+        if not self._finals:
+            return None
+        pending = self._finals.popleft()
+        result = self.decoder.transcribe(pending.audio, self.options.final)
+        self.decoded_seconds += len(pending.audio) / SAMPLE_RATE
+        if not result.text:
+            return None
+        words = tuple(
+            Word(w.text, pending.start + w.start, pending.start + w.end, w.probability) for w in result.words
+        )
+        return FinalUtterance(
+            call_id=self.call_id,
+            utterance_id=pending.utterance_id,
+            speaker=self.speaker,
+            start=words[0].start if words else pending.start,
+            end=words[-1].end if words else pending.end,
+            text=result.text,
+            confidence=result.confidence,
+            words=words,
+            emitted_at=self.clock.now(),
+        )
+
+    def decode_partial(self) -> PartialText | None:
+        """Decode the utterance so far, greedily; None if not speaking or no words."""
+        if self._current_id is None:
+            return None
+        start = max(self._audio_start, self.segmenter.speech_start - self.options.vad.pre_roll_s)
+        fc = getattr(self, "_forced_cut", None)
+        if fc is not None and fc > start:
+            start = fc
+        audio = self._slice(start, self.position)
+        self._last_partial_at = self.position
+        result = self.decoder.transcribe(audio, self.options.partial)
+        self.decoded_seconds += len(audio) / SAMPLE_RATE
+        if not result.text:
+            return None
+        return PartialText(
+            self.call_id, self._current_id, self.speaker, start, self.position, result.text,
+            emitted_at=self.clock.now(),
+        )
+
+    def skip_partial(self) -> None:
+        """CPU is short: pretend the partial ran, so the next one is an interval away."""
+        self._last_partial_at = self.position
+
+    def finish(self) -> None:
+        """End of audio: close an utterance still in progress so it gets a final."""
+        if self.segmenter.in_speech:
+            self.segmenter.in_speech = False
+            self._on_end(SpeechEnded(self.position))
