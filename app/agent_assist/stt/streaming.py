@@ -34,7 +34,13 @@ from agent_assist.domain import (
     Speaker,
     Word,
 )
-from agent_assist.stt.vad import SpeechEnded, SpeechSegmenter, SpeechStarted, StreamingVad, VadOptions
+from agent_assist.stt.vad import (
+    SpeechEnded,
+    SpeechSegmenter,
+    SpeechStarted,
+    StreamingVad,
+    VadOptions,
+)
 from agent_assist.stt.whisper import DecodeOptions, Transcript
 
 __all__ = ["ChannelStream", "Decoder", "StreamOptions"]
@@ -103,6 +109,8 @@ class ChannelStream:
         self._finals: deque[_PendingFinal] = deque()
         self._count = 0
         self._current_id: str | None = None
+        self._utterance_start = 0.0
+        self._speech_began = 0.0
         self._last_partial_at = 0.0
         self._silence_since = 0.0
         self._silence_reported = False
@@ -129,41 +137,46 @@ class ChannelStream:
         self._position += len(samples) / SAMPLE_RATE
         for decision in self.segmenter.feed(self.vad.feed(samples)):
             if isinstance(decision, SpeechStarted):
-                self._on_start(decision.at)
+                self._on_start(decision)
             else:
                 self._on_end(decision)
         if not self.segmenter.in_speech:
             self._trim_idle()
             self._check_silence()
 
-    def _on_start(self, at: float) -> None:
+    def _on_start(self, started: SpeechStarted) -> None:
         self._count += 1
         self._current_id = f"{self.call_id}:{self.speaker.value}:{self._count}"
-        self._last_partial_at = at
+        self._last_partial_at = started.at
+        # A continuation after a forced cut starts exactly at the cut (no
+        # pre-roll), so no word is decoded twice.
+        pre_roll = 0.0 if started.continued else self.options.vad.pre_roll_s
+        self._utterance_start = max(self._audio_start, started.at - pre_roll)
+        self._speech_began = started.at
         if self._silence_reported:
             self._events.append(
-                Silence(self.call_id, self.speaker, self._silence_since, at - self._silence_since,
-                        emitted_at=self.clock.now())
+                Silence(
+                    self.call_id,
+                    self.speaker,
+                    self._silence_since,
+                    started.at - self._silence_since,
+                    emitted_at=self.clock.now(),
+                )
             )
         self._silence_reported = False
 
-    def _on_end(self, decision: SpeechEnded) -> None:
+    def _on_end(self, ended: SpeechEnded) -> None:
         o = self.options.vad
-        start = max(self._audio_start, self.segmenter.speech_start - o.pre_roll_s)
-        if decision.forced:
-            start = max(self._audio_start, self._utterance_start_for_forced())
-            end = decision.at
-        else:
-            end = min(self.position, decision.at + o.post_roll_s)
-        speech = decision.at - max(start, self.segmenter.speech_start - o.pre_roll_s)
-        if self._current_id is not None and (decision.forced or speech >= o.min_speech_s):
-            self._finals.append(_PendingFinal(self._current_id, start, end, self._slice(start, end).copy()))
+        start = self._utterance_start
+        end = ended.at if ended.forced else min(self.position, ended.at + o.post_roll_s)
+        if self._current_id is not None and (
+            ended.forced or ended.at - self._speech_began >= o.min_speech_s
+        ):
+            self._finals.append(
+                _PendingFinal(self._current_id, start, end, self._slice(start, end).copy())
+            )
         self._current_id = None
-        self._silence_since = decision.at
-        self._forced_cut = end if decision.forced else None
-
-    def _utterance_start_for_forced(self) -> float:
-        return getattr(self, "_forced_cut", None) or (self.segmenter.speech_start - self.options.vad.pre_roll_s)
+        self._silence_since = ended.at
 
     def _slice(self, start: float, end: float) -> npt.NDArray[np.float32]:
         i = max(0, round((start - self._audio_start) * SAMPLE_RATE))
@@ -182,7 +195,13 @@ class ChannelStream:
         if not self._silence_reported and quiet >= self.options.silence_event_s:
             self._silence_reported = True
             self._events.append(
-                Silence(self.call_id, self.speaker, self._silence_since, quiet, emitted_at=self.clock.now())
+                Silence(
+                    self.call_id,
+                    self.speaker,
+                    self._silence_since,
+                    quiet,
+                    emitted_at=self.clock.now(),
+                )
             )
 
     # ---- what is due ---------------------------------------------------
@@ -215,7 +234,8 @@ class ChannelStream:
         if not result.text:
             return None
         words = tuple(
-            Word(w.text, pending.start + w.start, pending.start + w.end, w.probability) for w in result.words
+            Word(w.text, pending.start + w.start, pending.start + w.end, w.probability)
+            for w in result.words
         )
         return FinalUtterance(
             call_id=self.call_id,
@@ -233,10 +253,7 @@ class ChannelStream:
         """Decode the utterance so far, greedily; None if not speaking or no words."""
         if self._current_id is None:
             return None
-        start = max(self._audio_start, self.segmenter.speech_start - self.options.vad.pre_roll_s)
-        fc = getattr(self, "_forced_cut", None)
-        if fc is not None and fc > start:
-            start = fc
+        start = self._utterance_start
         audio = self._slice(start, self.position)
         self._last_partial_at = self.position
         result = self.decoder.transcribe(audio, self.options.partial)
@@ -244,7 +261,12 @@ class ChannelStream:
         if not result.text:
             return None
         return PartialText(
-            self.call_id, self._current_id, self.speaker, start, self.position, result.text,
+            self.call_id,
+            self._current_id,
+            self.speaker,
+            start,
+            self.position,
+            result.text,
             emitted_at=self.clock.now(),
         )
 

@@ -92,7 +92,10 @@ class VadOptions:
 
 @dataclass(frozen=True, slots=True)
 class SpeechStarted:
+    """``continued``: the previous utterance was cut at ``max_utterance_s`` here."""
+
     at: float
+    continued: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,5 +150,5 @@ class SpeechSegmenter:
             elif self._t - self.speech_start >= o.max_utterance_s:
                 out.append(SpeechEnded(self._t, forced=True))
                 self.speech_start = self._t
-                out.append(SpeechStarted(self._t))
+                out.append(SpeechStarted(self._t, continued=True))
         return out

@@ -151,7 +151,9 @@ class WhisperTranscriber:
             return Transcript("", 0.0, 1.0)
         audio = audio[: 30 * SAMPLE_RATE]
         features = self._model.feature_extractor(audio)
-        frames = min(3000, max(int(self.min_context_s * 100), features.shape[-1] + int(self.margin_s * 100)))
+        frames = min(
+            3000, max(int(self.min_context_s * 100), features.shape[-1] + int(self.margin_s * 100))
+        )
         padded = np.zeros((features.shape[0], frames), dtype=np.float32)
         padded[:, : min(frames, features.shape[-1])] = features[:, :frames]
         encoder_output = self._model.encode(padded)
@@ -162,13 +164,15 @@ class WhisperTranscriber:
             language = lang_result[0][0][2:-2]
         tokenizer = self._tokenizer(language)
         prompt = self._model.get_prompt(tokenizer, [], without_timestamps=True)
-        max_new = int(math.ceil(duration * options.max_tokens_per_second)) + 8
+        max_new = math.ceil(duration * options.max_tokens_per_second) + 8
         result = self._generate(encoder_output, prompt, tokenizer, options.beam_size, max_new)
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         text = tokenizer.decode(tokens).strip()
         if _compression_ratio(text) > 2.4 and options.beam_size < 5:
             # A loop: retry once with a wider beam and a repetition penalty.
-            result = self._generate(encoder_output, prompt, tokenizer, 5, max_new, repetition_penalty=1.1)
+            result = self._generate(
+                encoder_output, prompt, tokenizer, 5, max_new, repetition_penalty=1.1
+            )
             tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
             text = tokenizer.decode(tokens).strip()
         n = len(tokens)

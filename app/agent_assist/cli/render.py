@@ -1,0 +1,147 @@
+"""Event subscribers that print a call as it happens: text, JSON lines, WebVTT, SRT.
+
+Thread rules: a printer is called on the pipeline's worker thread; it only
+writes to its stream (a lock keeps lines whole if more threads ever publish).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import threading
+from typing import Any, Literal, TextIO
+
+from agent_assist.domain import (
+    CallEnded,
+    DeviceStatus,
+    Event,
+    FinalUtterance,
+    PartialText,
+    PipelineError,
+)
+
+__all__ = ["FORMATS", "TranscriptPrinter", "event_to_dict"]
+
+Format = Literal["text", "jsonl", "vtt", "srt"]
+FORMATS: tuple[Format, ...] = ("text", "jsonl", "vtt", "srt")
+
+_COLOURS = {"agent": "\x1b[36m", "customer": "\x1b[33m", "mixed": "\x1b[35m"}
+_DIM, _RESET, _CLEAR = "\x1b[2m", "\x1b[0m", "\r\x1b[2K"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, float):
+        return round(value, 3)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A flat JSON-ready dict with a ``type`` key (snake_case event name)."""
+    name = type(event).__name__
+    snake = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    data = {f.name: _jsonable(getattr(event, f.name)) for f in dataclasses.fields(event)}
+    return {"type": snake, **data}
+
+
+def _clock(seconds: float, sep: str = ".", hours: bool = True) -> str:
+    ms = round(max(0.0, seconds) * 1000)
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}" if hours else f"{m:02d}:{s:02d}{sep}{ms // 100}"
+
+
+class TranscriptPrinter:
+    """Writes events in one of ``FORMATS`` to ``out``.
+
+    ``partials``: show tentative text. On a terminal (``live_line``) the partial
+    is one line rewritten in place and replaced by the final; elsewhere each
+    partial is its own line marked ``~`` (text) or a ``partial_text`` record
+    (jsonl). WebVTT and SRT hold finals only.
+    """
+
+    def __init__(
+        self,
+        fmt: Format,
+        out: TextIO,
+        *,
+        partials: bool = False,
+        live_line: bool = False,
+        colour: bool = False,
+    ) -> None:
+        self.fmt = fmt
+        self.out = out
+        self.partials = partials
+        self.live_line = live_line
+        self.colour = colour
+        self._cues = 0
+        self._partial_shown = False
+        self._lock = threading.Lock()
+        if fmt == "vtt":
+            self._write("WEBVTT\n\n")
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if self.fmt == "jsonl":
+                if isinstance(event, PartialText) and not self.partials:
+                    return
+                self._write(json.dumps(event_to_dict(event)) + "\n")
+            elif self.fmt == "text":
+                self._text(event)
+            elif isinstance(event, FinalUtterance):
+                self._cue(event)
+
+    def _who(self, speaker: str) -> str:
+        if not self.colour:
+            return speaker
+        return f"{_COLOURS.get(speaker, '')}{speaker}{_RESET}"
+
+    def _text(self, event: Event) -> None:
+        clear = _CLEAR if self._partial_shown else ""
+        if isinstance(event, FinalUtterance):
+            self._partial_shown = False
+            self._write(
+                f"{clear}[{_clock(event.start, hours=False)}] {self._who(event.speaker.value)}: {event.text}\n"
+            )
+        elif isinstance(event, PartialText) and self.partials:
+            if self.live_line:
+                line = f"[{_clock(event.start, hours=False)}] {self._who(event.speaker.value)}: {event.text} …"
+                self._write(
+                    f"{_CLEAR}{_DIM if self.colour else ''}{line}{_RESET if self.colour else ''}"
+                )
+                self._partial_shown = True
+            else:
+                self._write(
+                    f"[{_clock(event.start, hours=False)}] {event.speaker.value} ~ {event.text}\n"
+                )
+        elif isinstance(event, DeviceStatus):
+            self._partial_shown = False
+            self._write(
+                f"{clear}-- {event.speaker.value} device {event.device}: {event.state.value} {event.detail}\n"
+            )
+        elif isinstance(event, PipelineError):
+            self._partial_shown = False
+            self._write(f"{clear}-- error in {event.stage}: {event.message}\n")
+        elif isinstance(event, CallEnded) and self._partial_shown:
+            self._partial_shown = False
+            self._write(clear)
+
+    def _cue(self, event: FinalUtterance) -> None:
+        self._cues += 1
+        if self.fmt == "vtt":
+            span = f"{_clock(event.start)} --> {_clock(event.end)}"
+            self._write(f"{span}\n<v {event.speaker.value}>{event.text}\n\n")
+        else:
+            span = f"{_clock(event.start, ',')} --> {_clock(event.end, ',')}"
+            self._write(f"{self._cues}\n{span}\n[{event.speaker.value}] {event.text}\n\n")

