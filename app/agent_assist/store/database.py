@@ -1,0 +1,296 @@
+"""The call-history database: one SQLite file in WAL mode, opened once per run.
+
+Why these settings:
+
+* **WAL** lets the UI read call history while the pipeline writes, and makes a
+  commit one append to the ``-wal`` file.
+* **synchronous=NORMAL**: in WAL mode a committed transaction is in the
+  ``-wal`` file (the OS page cache) when ``COMMIT`` returns, so a crash or
+  SIGKILL of *the process* loses nothing committed -- only the utterance still
+  being recognised. Only an OS crash or power loss can drop the last few
+  commits (never corrupting the file). ``FULL`` would add an fsync per
+  utterance, costing milliseconds on the worker thread for that rare case.
+* **foreign_keys** on, **busy_timeout** 5 s so a reader never makes a writer
+  fail outright.
+
+Opening also sweeps calls left ``active`` by a previous process into
+``interrupted``: the app is single-instance, so such a call's process died.
+
+Thread rules: a ``Database`` may be shared by all threads, but SQLite
+connections are not: ``connection()`` lazily opens one connection *per
+thread* on first use and reuses it there. Writes happen on the calling thread
+(the pipeline worker calls the recorder directly; one INSERT+COMMIT is well
+under a millisecond), so when the recorder returns the row is durable.
+``close()`` closes every thread's connection; call it after the pipeline has
+stopped.
+
+Errors: an unreadable, corrupt or read-only database becomes a ``UserError``
+naming the file and the fix. Corruption deep inside old pages only shows when
+they are read, so the query helpers translate errors too; ``quick_check()``
+scans the whole file on demand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import sqlite_utils
+
+from agent_assist import paths
+from agent_assist.domain import FinalUtterance, Speaker, Word
+from agent_assist.errors import UserError
+from agent_assist.store.migrations import migrate
+
+__all__ = ["CallRecord", "Database", "SearchHit", "now_iso", "translate_error"]
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def now_iso() -> str:
+    """Wall-clock time as ISO 8601 UTC with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    id: str
+    started_at: str
+    ended_at: str | None
+    status: str  # "active" | "completed" | "interrupted"
+    source: str
+    speakers: tuple[Speaker, ...]
+    duration: float | None
+    end_reason: str | None
+    utterance_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    utterance: FinalUtterance
+    snippet: str  # the matching text with hits wrapped in [ ]
+
+
+def translate_error(path: Path, exc: BaseException) -> UserError | None:
+    """The ``UserError`` for a database problem the user can fix, else ``None``."""
+    where = f"the call history database {path}"
+    if isinstance(exc, OSError):
+        return UserError(
+            f"cannot create {where}: {exc.strerror or exc} ({exc.filename or path.parent})",
+            fix="make the folder writable, or set AGENT_ASSIST_HOME to a writable folder",
+        )
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        broken = path.with_name(path.name + ".broken")
+        return UserError(
+            f"{where} is damaged or is not a database ({exc})",
+            fix=f"move it aside (e.g. rename it to {broken.name}, with any -wal/-shm files "
+            "next to it); the app then starts a fresh, empty call history",
+        )
+    if code == sqlite3.SQLITE_READONLY:
+        return UserError(
+            f"cannot write {where}: it is read-only ({exc})",
+            fix="make the file and its folder writable, or set AGENT_ASSIST_HOME to a writable folder",
+        )
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return UserError(
+            f"cannot open or create {where} ({exc})",
+            fix="check the folder exists and is writable, or set AGENT_ASSIST_HOME to a writable folder",
+        )
+    if code == sqlite3.SQLITE_FULL:
+        return UserError(f"the disk holding {where} is full", fix="free some disk space")
+    if code == sqlite3.SQLITE_BUSY:
+        return UserError(
+            f"{where} is locked by another program",
+            fix="close the other Agent Assist window (only one may run at a time)",
+        )
+    return None
+
+
+class Database:
+    """Call history on disk. Create with ``Database.open()``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.interrupted: tuple[str, ...] = ()
+        """Calls found ``active`` at open (their process died), now ``interrupted``."""
+        self.applied_migrations: tuple[str, ...] = ()
+        """Migrations this open applied (empty when the schema was current)."""
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite_utils.Database] = []
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> Database:
+        """Open (creating if needed) and migrate the database; sweep dead calls."""
+        if path is None:
+            try:
+                path = paths.database_path()
+            except OSError as exc:
+                raise UserError(
+                    f"cannot create the data folder {exc.filename}: {exc.strerror or exc}",
+                    fix="make the folder writable, or set AGENT_ASSIST_HOME to a writable folder",
+                ) from exc
+        database = cls(path)
+        try:
+            with database.translating():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                db = database.connection()
+                db.enable_wal()
+                database.applied_migrations = tuple(migrate(db))
+                database.interrupted = database._sweep_interrupted(db)
+        except BaseException:
+            database.close()
+            raise
+        return database
+
+    def connection(self) -> sqlite_utils.Database:
+        """This thread's connection, opened on first use."""
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is not None:
+            return db
+        if self._closed:
+            raise RuntimeError(f"database {self.path} is closed")
+        conn = sqlite3.connect(str(self.path), check_same_thread=False)
+        db = sqlite_utils.Database(conn, execute_plugins=False)
+        with self._lock:
+            self._connections.append(db)
+        self._local.db = db
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA synchronous = NORMAL")
+        return db
+
+    @contextlib.contextmanager
+    def translating(self) -> Iterator[None]:
+        """Turn database problems the user can fix into ``UserError``."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            error = translate_error(self.path, exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    def close(self) -> None:
+        """Close every thread's connection (after the writers have stopped)."""
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for db in connections:
+            db.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- queries (any thread) -------------------------------------------------
+
+    def list_calls(self, limit: int = 50) -> list[CallRecord]:
+        """The most recent calls first."""
+        return [
+            _call(row)
+            for row in self._query(
+                _CALLS_SQL + " ORDER BY c.started_at DESC, c.rowid DESC LIMIT ?", [limit]
+            )
+        ]
+
+    def get_call(self, call_id: str) -> CallRecord | None:
+        rows = self._query(_CALLS_SQL + " WHERE c.id = ?", [call_id])
+        return _call(rows[0]) if rows else None
+
+    def utterances(self, call_id: str) -> list[FinalUtterance]:
+        """The call's final utterances in call-time order."""
+        sql = 'SELECT * FROM utterances WHERE call_id = ? ORDER BY start, "end", rowid'
+        return [_utterance(row) for row in self._query(sql, [call_id])]
+
+    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
+        """Utterances matching every word of ``text`` (stemmed), best first."""
+        query = self.connection().quote_fts(text.strip())
+        if not query:
+            return []
+        sql = (
+            "SELECT u.*, snippet(utterances_fts, 0, '[', ']', '…', 12) AS snippet"
+            " FROM utterances_fts JOIN utterances u ON u.rowid = utterances_fts.rowid"
+            " WHERE utterances_fts MATCH ? ORDER BY rank LIMIT ?"
+        )
+        return [SearchHit(_utterance(row), row["snippet"]) for row in self._query(sql, [query, limit])]
+
+    def quick_check(self) -> list[str]:
+        """SQLite's ``PRAGMA quick_check``: ``["ok"]`` or a list of problems."""
+        return [str(row["quick_check"]) for row in self._query("PRAGMA quick_check", [])]
+
+    def _query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        with self.translating():
+            return list(self.connection().query(sql, params))
+
+    def _sweep_interrupted(self, db: sqlite_utils.Database) -> tuple[str, ...]:
+        """Mark calls a dead process left ``active`` as ``interrupted``."""
+        with db.atomic():
+            ids = tuple(
+                str(row[0])
+                for row in db.execute("SELECT id FROM calls WHERE status = 'active'").fetchall()
+            )
+            now = now_iso()
+            for call_id in ids:
+                db.execute(
+                    "UPDATE calls SET status = 'interrupted', end_reason = 'process ended',"
+                    ' duration = (SELECT max("end") FROM utterances WHERE call_id = ?)'
+                    " WHERE id = ?",
+                    [call_id, call_id],
+                )
+                db.execute(
+                    "INSERT INTO events (call_id, type, payload, created_at)"
+                    " VALUES (?, 'interrupted', ?, ?)",
+                    [call_id, json.dumps({"detected_at": now}), now],
+                )
+        return ids
+
+
+_CALLS_SQL = (
+    "SELECT c.*, (SELECT count(*) FROM utterances u WHERE u.call_id = c.id) AS utterance_count"
+    " FROM calls c"
+)
+
+
+def _call(row: dict[str, Any]) -> CallRecord:
+    return CallRecord(
+        id=row["id"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        status=row["status"],
+        source=row["source"],
+        speakers=tuple(Speaker(s) for s in json.loads(row["speakers"])),
+        duration=row["duration"],
+        end_reason=row["end_reason"],
+        utterance_count=row["utterance_count"],
+    )
+
+
+def _utterance(row: dict[str, Any]) -> FinalUtterance:
+    return FinalUtterance(
+        call_id=row["call_id"],
+        utterance_id=row["id"],
+        speaker=Speaker(row["speaker"]),
+        start=row["start"],
+        end=row["end"],
+        text=row["text"],
+        confidence=row["confidence"],
+        words=tuple(Word(**w) for w in json.loads(row["words"])),
+    )

@@ -1,0 +1,128 @@
+"""``CallRecorder``: the event-bus subscriber that writes calls to the database.
+
+Why one committed transaction per final utterance: the transcript must survive
+the app being killed mid-call, losing at most the utterance still being
+recognised. Partial text is not stored -- it is superseded within a second and
+would multiply the writes for nothing.
+
+What it writes:
+
+* ``CallStarted`` -> a ``calls`` row, status ``active``;
+* ``FinalUtterance`` -> one ``utterances`` row (and its FTS entry, by trigger);
+* ``Silence`` / ``DeviceStatus`` / ``PipelineError`` -> an ``events`` row with
+  the event's fields as JSON;
+* ``CallEnded`` -> status ``completed``, ``ended_at``, ``duration``, reason.
+
+An event for a call the recorder never saw start (it subscribed late) first
+creates a placeholder ``calls`` row, so nothing is lost to a foreign key.
+
+Thread rules: call it from any thread -- normally the pipeline worker, via
+``EventBus.publish``. It writes synchronously on that thread through the
+``Database``'s per-thread connection (measured well under a millisecond per
+utterance in WAL mode), so once it returns the row is committed. Problems the
+user can fix surface as ``UserError`` (which the bus logs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from agent_assist.domain import (
+    CallEnded,
+    CallStarted,
+    DeviceStatus,
+    Event,
+    FinalUtterance,
+    PartialText,
+    PipelineError,
+    Silence,
+)
+from agent_assist.store.database import Database, now_iso
+
+__all__ = ["CallRecorder"]
+
+_EVENT_TYPES: dict[type[Any], str] = {
+    Silence: "silence",
+    DeviceStatus: "device_status",
+    PipelineError: "pipeline_error",
+}
+
+
+class CallRecorder:
+    """Subscribe an instance to the ``EventBus``: ``bus.subscribe(CallRecorder(db))``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._known_calls: set[str] = set()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, PartialText):
+            return
+        try:
+            with self._db.translating():
+                self._write(event)
+        except BaseException:
+            self._known_calls.discard(event.call_id)  # its row may have been rolled back
+            raise
+
+    def _write(self, event: Event) -> None:
+        db = self._db.connection()
+        now = now_iso()
+        with db.atomic():
+            match event:
+                case CallStarted():
+                    db.execute(
+                        "INSERT INTO calls (id, started_at, status, source, speakers)"
+                        " VALUES (?, ?, 'active', ?, ?) ON CONFLICT (id) DO UPDATE"
+                        " SET source = excluded.source, speakers = excluded.speakers",
+                        [event.call_id, now, event.source, json.dumps(list(event.speakers))],
+                    )
+                    self._known_calls.add(event.call_id)
+                case FinalUtterance():
+                    self._ensure_call(event.call_id, now)
+                    words = [dataclasses.asdict(w) for w in event.words]
+                    db.execute(
+                        'INSERT INTO utterances (id, call_id, speaker, start, "end", text,'
+                        " confidence, words, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (id) DO NOTHING",
+                        [
+                            event.utterance_id,
+                            event.call_id,
+                            str(event.speaker),
+                            event.start,
+                            event.end,
+                            event.text,
+                            event.confidence,
+                            json.dumps(words),
+                            now,
+                        ],
+                    )
+                case CallEnded():
+                    self._ensure_call(event.call_id, now)
+                    db.execute(
+                        "UPDATE calls SET status = 'completed', ended_at = ?, duration = ?,"
+                        " end_reason = ? WHERE id = ?",
+                        [now, event.duration, event.reason, event.call_id],
+                    )
+                    self._known_calls.discard(event.call_id)
+                case Silence() | DeviceStatus() | PipelineError():
+                    self._ensure_call(event.call_id, now)
+                    payload = dataclasses.asdict(event)
+                    del payload["call_id"]
+                    db.execute(
+                        "INSERT INTO events (call_id, type, payload, created_at) VALUES (?, ?, ?, ?)",
+                        [event.call_id, _EVENT_TYPES[type(event)], json.dumps(payload), now],
+                    )
+
+    def _ensure_call(self, call_id: str, now: str) -> None:
+        """Create a placeholder row for a call whose start we did not see."""
+        if call_id in self._known_calls:
+            return
+        self._db.connection().execute(
+            "INSERT INTO calls (id, started_at, status) VALUES (?, ?, 'active')"
+            " ON CONFLICT (id) DO NOTHING",
+            [call_id, now],
+        )
+        self._known_calls.add(call_id)

