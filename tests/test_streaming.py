@@ -21,7 +21,9 @@ class CountingDecoder:
 
     calls: list[tuple[float, DecodeOptions]] = field(default_factory=list)
 
-    def transcribe(self, audio: npt.NDArray[np.float32], options: DecodeOptions) -> Transcript:
+    def transcribe(
+        self, audio: npt.NDArray[np.float32], options: DecodeOptions, prefix: tuple[int, ...] = ()
+    ) -> Transcript:
         self.calls.append((len(audio) / SAMPLE_RATE, options))
         return Transcript(f"{len(audio)} samples", 0.9, 0.0)
 

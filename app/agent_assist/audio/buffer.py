@@ -51,7 +51,11 @@ class ChunkBuffer:
             if self._closed:
                 return
             if self.policy == "block":
-                while self._seconds + chunk.duration > self.max_seconds and self._chunks and not self._closed:
+                while (
+                    self._seconds + chunk.duration > self.max_seconds
+                    and self._chunks
+                    and not self._closed
+                ):
                     self._cond.wait()
             else:
                 while self._seconds + chunk.duration > self.max_seconds and self._chunks:
@@ -62,12 +66,24 @@ class ChunkBuffer:
             self._seconds += chunk.duration
             self._cond.notify_all()
 
-    def get_all(self) -> list[AudioChunk]:
-        """Take everything queued (possibly nothing) without waiting."""
+    def get_all(self, max_seconds: float | None = None) -> list[AudioChunk]:
+        """Take what is queued (possibly nothing) without waiting.
+
+        ``max_seconds`` bounds the audio taken (at least one chunk), so a
+        consumer can work through a backlog in small steps.
+        """
         with self._cond:
-            chunks = list(self._chunks)
-            self._chunks.clear()
-            self._seconds = 0.0
+            if max_seconds is None:
+                chunks = list(self._chunks)
+                self._chunks.clear()
+                self._seconds = 0.0
+            else:
+                chunks, taken = [], 0.0
+                while self._chunks and (not chunks or taken + self._chunks[0].duration <= max_seconds):
+                    chunk = self._chunks.popleft()
+                    taken += chunk.duration
+                    chunks.append(chunk)
+                self._seconds = max(0.0, self._seconds - taken)
             self._cond.notify_all()
             return chunks
 

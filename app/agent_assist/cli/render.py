@@ -33,6 +33,8 @@ _DIM, _RESET, _CLEAR = "\x1b[2m", "\x1b[0m", "\r\x1b[2K"
 def _jsonable(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, float):
         return round(value, 3)
     if isinstance(value, (list, tuple)):

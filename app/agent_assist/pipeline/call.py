@@ -207,7 +207,11 @@ class CallPipeline:
             self._done.set()
 
     def _feed(self) -> None:
-        for chunk in self.buffer.get_all():
+        # Behind and allowed to drop partials: take the whole backlog (VAD is
+        # cheap) and decode partials on the latest audio only. Otherwise step
+        # through it so every partial falls where it would live.
+        step = None if self.config.drop_partials_when_behind else 0.1 * len(self.streams)
+        for chunk in self.buffer.get_all(step):
             stream = self.streams.get(chunk.speaker)
             if stream is not None:
                 stream.insert_audio(chunk)

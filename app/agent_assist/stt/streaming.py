@@ -47,7 +47,20 @@ __all__ = ["ChannelStream", "Decoder", "StreamOptions"]
 
 
 class Decoder(Protocol):
-    def transcribe(self, audio: npt.NDArray[np.float32], options: DecodeOptions) -> Transcript: ...
+    def transcribe(
+        self, audio: npt.NDArray[np.float32], options: DecodeOptions, prefix: tuple[int, ...] = ()
+    ) -> Transcript: ...
+
+
+def _agreed_prefix(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """LocalAgreement: the tokens two successive partials agree on, less the last
+    (it may be half a word). Forcing them makes the next partial cheaper."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return a[: max(0, n - 1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +79,7 @@ class StreamOptions:
     vad: VadOptions = field(default_factory=VadOptions)
     partial_interval_s: float = 0.4
     partial_min_s: float = 0.3
-    partial: DecodeOptions = field(default_factory=lambda: DecodeOptions(beam_size=1))
+    partial: DecodeOptions = field(default_factory=lambda: DecodeOptions(beam_size=1, context_s=6.0))
     final: DecodeOptions = field(
         default_factory=lambda: DecodeOptions(beam_size=5, word_timestamps=True)
     )
@@ -112,6 +125,7 @@ class ChannelStream:
         self._utterance_start = 0.0
         self._speech_began = 0.0
         self._last_partial_at = 0.0
+        self._partial_tokens: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
         self._silence_since = 0.0
         self._silence_reported = False
         self._events: list[Event] = []
@@ -148,6 +162,7 @@ class ChannelStream:
         self._count += 1
         self._current_id = f"{self.call_id}:{self.speaker.value}:{self._count}"
         self._last_partial_at = started.at
+        self._partial_tokens = ((), ())
         # A continuation after a forced cut starts exactly at the cut (no
         # pre-roll), so no word is decoded twice.
         pre_roll = 0.0 if started.continued else self.options.vad.pre_roll_s
@@ -256,7 +271,9 @@ class ChannelStream:
         start = self._utterance_start
         audio = self._slice(start, self.position)
         self._last_partial_at = self.position
-        result = self.decoder.transcribe(audio, self.options.partial)
+        prefix = _agreed_prefix(*self._partial_tokens)
+        result = self.decoder.transcribe(audio, self.options.partial, prefix)
+        self._partial_tokens = (self._partial_tokens[1], result.tokens)
         self.decoded_seconds += len(audio) / SAMPLE_RATE
         if not result.text:
             return None

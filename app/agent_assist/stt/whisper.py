@@ -43,11 +43,14 @@ class DecodeOptions:
         word_timestamps: align words to audio (costs one extra pass; finals only).
         max_tokens_per_second: generation cap per second of audio; speech rarely
             exceeds ~4 tokens/s, so 8 leaves room while stopping loops early.
+        context_s: encoder window for this decode (None: the transcriber's
+            ``min_context_s``). Partials use a shorter, cheaper window.
     """
 
     beam_size: int = 1
     word_timestamps: bool = False
     max_tokens_per_second: float = 8.0
+    context_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,8 @@ class Transcript:
     confidence: float
     no_speech_prob: float
     words: tuple[TranscriptWord, ...] = ()
+    tokens: tuple[int, ...] = ()
+    """Opaque token ids, to pass back as ``prefix`` when re-decoding the same speech."""
 
 
 def _compression_ratio(text: str) -> float:
@@ -144,16 +149,22 @@ class WhisperTranscriber:
             self._suppress = tuple(get_suppressed_tokens(tokenizer, [-1]) or ())
         return list(self._suppress)
 
-    def transcribe(self, audio: npt.NDArray[np.float32], options: DecodeOptions) -> Transcript:
-        """Decode ``audio`` (16 kHz mono float32, one utterance, ≤ 30 s)."""
+    def transcribe(
+        self, audio: npt.NDArray[np.float32], options: DecodeOptions, prefix: tuple[int, ...] = ()
+    ) -> Transcript:
+        """Decode ``audio`` (16 kHz mono float32, one utterance, ≤ 30 s).
+
+        ``prefix``: tokens of an earlier decode of the start of this same audio;
+        they are forced rather than generated (a partial re-decodes only its
+        new tail, and cannot wander off what it showed before).
+        """
         duration = len(audio) / SAMPLE_RATE
         if duration < 0.1:
             return Transcript("", 0.0, 1.0)
         audio = audio[: 30 * SAMPLE_RATE]
         features = self._model.feature_extractor(audio)
-        frames = min(
-            3000, max(int(self.min_context_s * 100), features.shape[-1] + int(self.margin_s * 100))
-        )
+        context = self.min_context_s if options.context_s is None else options.context_s
+        frames = min(3000, max(int(context * 100), features.shape[-1] + int(self.margin_s * 100)))
         padded = np.zeros((features.shape[0], frames), dtype=np.float32)
         padded[:, : min(frames, features.shape[-1])] = features[:, :frames]
         encoder_output = self._model.encode(padded)
@@ -164,15 +175,15 @@ class WhisperTranscriber:
             language = lang_result[0][0][2:-2]
         tokenizer = self._tokenizer(language)
         prompt = self._model.get_prompt(tokenizer, [], without_timestamps=True)
-        max_new = math.ceil(duration * options.max_tokens_per_second) + 8
-        result = self._generate(encoder_output, prompt, tokenizer, options.beam_size, max_new)
+        # The cap counts every text token, forced prefix included.
+        limit = len(prompt) + math.ceil(duration * options.max_tokens_per_second) + 8
+        forced = list(prefix[: max(0, limit - len(prompt) - 4)])
+        result = self._generate(encoder_output, prompt + forced, tokenizer, options.beam_size, limit)
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         text = tokenizer.decode(tokens).strip()
         if _compression_ratio(text) > 2.4 and options.beam_size < 5:
-            # A loop: retry once with a wider beam and a repetition penalty.
-            result = self._generate(
-                encoder_output, prompt, tokenizer, 5, max_new, repetition_penalty=1.1
-            )
+            # A loop: retry once, unforced, with a wider beam and a repetition penalty.
+            result = self._generate(encoder_output, prompt, tokenizer, 5, limit, repetition_penalty=1.1)
             tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
             text = tokenizer.decode(tokens).strip()
         n = len(tokens)
@@ -183,7 +194,7 @@ class WhisperTranscriber:
         words: tuple[TranscriptWord, ...] = ()
         if options.word_timestamps and tokens:
             words = self._align(tokenizer, tokens, encoder_output, duration)
-        return Transcript(text, float(math.exp(avg_logprob)), no_speech, words)
+        return Transcript(text, float(math.exp(avg_logprob)), no_speech, words, tuple(tokens))
 
     def _generate(
         self,
@@ -191,14 +202,14 @@ class WhisperTranscriber:
         prompt: list[int],
         tokenizer: Any,
         beam_size: int,
-        max_new: int,
+        max_length: int,
         repetition_penalty: float = 1.0,
     ) -> Any:
         return self._model.model.generate(
             encoder_output,
             [prompt],
             beam_size=beam_size,
-            max_length=len(prompt) + max_new,
+            max_length=max_length,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
