@@ -48,7 +48,11 @@ __all__ = ["ChannelStream", "Decoder", "StreamOptions"]
 
 class Decoder(Protocol):
     def transcribe(
-        self, audio: npt.NDArray[np.float32], options: DecodeOptions, prefix: tuple[int, ...] = ()
+        self,
+        audio: npt.NDArray[np.float32],
+        options: DecodeOptions,
+        prefix: tuple[int, ...] = (),
+        previous: tuple[int, ...] = (),
     ) -> Transcript: ...
 
 
@@ -74,6 +78,8 @@ class StreamOptions:
         partial: decode options for partials (greedy, no word times: cheap).
         final: decode options for finals (small beam, word timestamps).
         silence_event_s: a ``Silence`` event once a channel is quiet this long.
+        condition_on_previous: prompt each final with the speaker's previous
+            text. Off: on the sample call it raised WER (customer 12.8% vs 9.9%).
     """
 
     vad: VadOptions = field(default_factory=VadOptions)
@@ -84,6 +90,7 @@ class StreamOptions:
         default_factory=lambda: DecodeOptions(beam_size=5, word_timestamps=True)
     )
     silence_event_s: float = 3.0
+    condition_on_previous: bool = False
 
 
 @dataclass(slots=True)
@@ -120,6 +127,7 @@ class ChannelStream:
         self._audio_start = 0.0  # call time of self._audio[0]
         self._position: float | None = None  # call time just past the last sample
         self._finals: deque[_PendingFinal] = deque()
+        self._previous: tuple[int, ...] = ()
         self._count = 0
         self._current_id: str | None = None
         self._utterance_start = 0.0
@@ -244,7 +252,9 @@ class ChannelStream:
         if not self._finals:
             return None
         pending = self._finals.popleft()
-        result = self.decoder.transcribe(pending.audio, self.options.final)
+        previous = self._previous if self.options.condition_on_previous else ()
+        result = self.decoder.transcribe(pending.audio, self.options.final, previous=previous)
+        self._previous = (self._previous + result.tokens)[-64:]
         self.decoded_seconds += len(pending.audio) / SAMPLE_RATE
         if not result.text:
             return None

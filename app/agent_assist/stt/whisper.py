@@ -150,13 +150,20 @@ class WhisperTranscriber:
         return list(self._suppress)
 
     def transcribe(
-        self, audio: npt.NDArray[np.float32], options: DecodeOptions, prefix: tuple[int, ...] = ()
+        self,
+        audio: npt.NDArray[np.float32],
+        options: DecodeOptions,
+        prefix: tuple[int, ...] = (),
+        previous: tuple[int, ...] = (),
     ) -> Transcript:
         """Decode ``audio`` (16 kHz mono float32, one utterance, ≤ 30 s).
 
         ``prefix``: tokens of an earlier decode of the start of this same audio;
         they are forced rather than generated (a partial re-decodes only its
         new tail, and cannot wander off what it showed before).
+        ``previous``: tokens of what this speaker said just before, given to
+        Whisper as context (as ``condition_on_previous_text`` does), so an
+        utterance split at a pause still reads as one sentence.
         """
         duration = len(audio) / SAMPLE_RATE
         if duration < 0.1:
@@ -174,7 +181,7 @@ class WhisperTranscriber:
             lang_result = self._model.model.detect_language(encoder_output)[0]
             language = lang_result[0][0][2:-2]
         tokenizer = self._tokenizer(language)
-        prompt = self._model.get_prompt(tokenizer, [], without_timestamps=True)
+        prompt = self._model.get_prompt(tokenizer, list(previous[-64:]), without_timestamps=True)
         # The cap counts every text token, forced prefix included.
         limit = len(prompt) + math.ceil(duration * options.max_tokens_per_second) + 8
         forced = list(prefix[: max(0, limit - len(prompt) - 4)])
