@@ -332,3 +332,35 @@ def test_missing_portaudio_is_an_audio_error_with_the_install_command() -> None:
     if sys.platform.startswith("linux"):
         assert "apt install libportaudio2" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.audio
+@NEEDS_PULSE
+def test_a_hung_device_is_lost_once_and_reopened_when_audio_flows(pulse: PulseServer) -> None:
+    """A suspended sink stops the monitor's audio without ending the stream (a hang)."""
+    source = DeviceSource(
+        {CUSTOMER: "softphone.monitor"}, stall_timeout=0.5, retry_initial=0.2, retry_max=0.5
+    )
+    sink = LiveSink()
+    source.start(sink)
+    try:
+        wait_captured(sink, (CUSTOMER,), 0.3)
+        pulse.pactl("suspend-sink", "softphone", "1")
+        sink.wait_for(lambda: sink.has_state(DeviceState.LOST), 10, "LOST")
+        # Reopening "works" while suspended, but no audio comes: no REOPENED yet.
+        with sink.cond:
+            assert not sink.cond.wait_for(lambda: sink.has_state(DeviceState.REOPENED), 5.0)
+        pulse.pactl("suspend-sink", "softphone", "0")
+        sink.wait_for(lambda: sink.has_state(DeviceState.REOPENED), 15, "REOPENED")
+        resumed_at = call_time(source)
+        wait_captured(sink, (CUSTOMER,), resumed_at + 0.5)
+    finally:
+        source.stop()
+    assert [s[1] for s in sink.statuses] == [
+        DeviceState.OPEN,
+        DeviceState.LOST,
+        DeviceState.REOPENED,
+        DeviceState.CLOSED,
+    ]
+    assert "no audio" in sink.statuses[1][2]
+    assert_contiguous(sink.chunks_of(CUSTOMER))

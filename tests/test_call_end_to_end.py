@@ -138,14 +138,15 @@ def test_call_is_stored_completed_with_every_final(
     events, home = transcript
     call_id = events[0]["call_id"]
     finals = [e for e in events if e["type"] == "final_utterance"]
-    db = Database.open(home / "agent-assist.sqlite3")
-    call = db.get_call(call_id)
+    with Database.open(home / "agent-assist.sqlite3") as db:
+        call = db.get_call(call_id)
+        stored = db.utterances(call_id)
+        hits = db.search("Maple")
     assert call is not None and call.status == "completed"
-    stored = db.utterances(call_id)
     assert [u.utterance_id for u in stored] == [
         f["utterance_id"] for f in sorted(finals, key=lambda f: f["start"])
     ]
-    assert db.search("Maple")
+    assert hits
 
 
 def test_main_without_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
