@@ -226,7 +226,10 @@ def main() -> int:
     only = set(args.only or CHILDREN)
     minutes = 2.0 if args.quick else 10.0
     repeats = 1 if args.quick else args.repeats
+    out = ROOT / "benchmarks" / "results" / f"stt-{args.model}.json"
+    previous = json.loads(out.read_text()) if out.exists() and args.only else {}
     result: dict[str, Any] = {
+        **previous,
         "model": args.model,
         "machine_cores": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
@@ -248,7 +251,6 @@ def main() -> int:
         print("accuracy on shared/data/speech tier A…", file=sys.stderr)
         result["wer"] = spawn("wer", args.model)
 
-    out = ROOT / "benchmarks" / "results" / f"stt-{args.model}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print_table(result)

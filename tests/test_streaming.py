@@ -125,3 +125,60 @@ def test_pure_silence_never_decodes() -> None:
     assert decoder.calls == []
     # and the kept audio stays bounded (pre-roll only)
     assert len(stream._audio) < 2 * SAMPLE_RATE
+
+
+def test_final_is_decoded_ahead_during_the_pause_and_not_again() -> None:
+    by_id = {i["id"]: i for i in speech_items()}
+    speech = load_speech(by_id["ps_goforward"])
+    audio = np.concatenate(
+        [np.zeros(SAMPLE_RATE // 2, np.float32), speech, np.zeros(SAMPLE_RATE, np.float32)]
+    )
+    decoder = CountingDecoder()
+    clock = ManualClock()
+    stream = ChannelStream("c1", Speaker.AGENT, decoder, clock, StreamOptions(speculate_after_s=0.2))
+    step = 320
+    speculated_at = None
+    for i in range(0, len(audio), step):
+        stream.insert_audio(AudioChunk(Speaker.AGENT, audio[i : i + step], i / SAMPLE_RATE))
+        if stream.speculation_due():
+            assert not stream.finals_pending
+            stream.decode_speculative()
+            speculated_at = stream.position
+        if stream.finals_pending:
+            break
+    assert speculated_at is not None and stream.finals_pending == 1
+    finals_decoded = sum(1 for _, o in decoder.calls if o.word_timestamps)
+    final = stream.decode_final()
+    assert final is not None
+    assert sum(1 for _, o in decoder.calls if o.word_timestamps) == finals_decoded  # no second decode
+    assert stream.position - speculated_at >= 0.15  # the pause went on after the early decode
+
+
+def test_speech_resuming_discards_the_early_decode() -> None:
+    by_id = {i["id"]: i for i in speech_items()}
+
+    def trimmed(x: np.ndarray) -> np.ndarray:
+        loud = np.flatnonzero(np.abs(x) > 0.05 * np.abs(x).max())
+        return x[loud[0] : loud[-1] + 1]
+
+    a, b = trimmed(load_speech(by_id["ps_cards_001"])), trimmed(load_speech(by_id["ps_cards_003"]))
+    pause = np.zeros(
+        int(0.3 * SAMPLE_RATE), np.float32
+    )  # longer than speculate, shorter than min silence
+    audio = np.concatenate([a, pause, b, np.zeros(SAMPLE_RATE, np.float32)])
+    decoder = CountingDecoder()
+    clock = ManualClock()
+    stream = ChannelStream("c1", Speaker.AGENT, decoder, clock, StreamOptions(speculate_after_s=0.2))
+    for i in range(0, len(audio), 320):
+        stream.insert_audio(AudioChunk(Speaker.AGENT, audio[i : i + 320], i / SAMPLE_RATE))
+        if stream.speculation_due():
+            stream.decode_speculative()
+    finals = []
+    while stream.finals_pending:
+        finals.append(stream.decode_final())
+    assert len(finals) == 1 and finals[0] is not None
+    assert (
+        sum(1 for _, o in decoder.calls if o.word_timestamps) == 2
+    )  # the early decode, then the real one
+    # The emitted final covers both words, not just the speech before the pause.
+    assert finals[0].end >= len(a) / SAMPLE_RATE + 0.3 + 0.5

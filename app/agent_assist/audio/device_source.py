@@ -16,11 +16,10 @@ Customer side per OS (what sounddevice/PortAudio can do):
   streams in one process can capture two different sources). ``devices``
   lists the sources as ``pulse:<source>`` (from ``pactl``).
 * Windows: sounddevice has no WASAPI loopback (python-sounddevice issue 510).
-  The fallback is the ``soundcard`` package (``pip install agent-assist[windows]``),
-  whose ``get_microphone(id, include_loopback=True)`` records a speaker's
-  loopback; a ``LoopbackSource`` on it is not written yet. Until then use a
-  virtual cable (VB-Audio Cable) as the softphone's output and capture it here
-  by name, or single-device mode with "Stereo Mix".
+  The fallback is the ``soundcard`` package (extra ``[windows]``), whose
+  ``get_microphone(id, include_loopback=True)`` records an output; a
+  ``LoopbackSource`` on it is not written yet. Meanwhile: a virtual cable
+  (VB-Audio Cable) as the softphone's output, captured here by name.
 * macOS: route the softphone's output to a virtual device (BlackHole, plus a
   Multi-Output Device to still hear it) and select it by name.
 
@@ -31,12 +30,13 @@ equal to real elapsed time on every channel. The first block after an open is
 placed where it *arrived* (minus its own length): a sound is never stamped
 before it happened, at worst late by the device's buffering (tens of ms).
 
-Device loss (unplugged headset, softphone sink removed, sound server moving
-our stream elsewhere): reported as ``DeviceState.LOST``, the resampler's tail
-is delivered (nothing captured is lost), and the stream is reopened with
-exponential backoff until it works (``REOPENED``). Loss is seen from the
-stream finishing on its own, from no callbacks for ``stall_timeout`` seconds,
-or (PulseAudio sources) the source vanishing from ``pactl``.
+Device loss (unplugged headset, softphone sink removed, a hung device, the
+sound server moving our stream to another source): seen from the stream
+finishing on its own, no callback for ``stall_timeout`` s, or (PulseAudio
+sources, checked with ``pactl`` every ``watch_interval`` s) the source having
+vanished. Reported as ``LOST``; the resampler's tail is delivered first, so
+nothing captured is lost. Reopening retries with exponential backoff and
+reports ``REOPENED`` only once audio flows again.
 
 Thread rules: PortAudio calls each channel's callback on its own thread; the
 callback resamples and calls ``sink.put`` and ``sink`` must never block there
@@ -49,7 +49,6 @@ on the controlling thread, so the sink must be thread-safe.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping
@@ -76,7 +75,6 @@ from agent_assist.errors import AudioError
 __all__ = ["DeviceSource"]
 
 log = logging.getLogger(__name__)
-_PULSE_ENV = threading.Lock()
 _RESYNC_S = 0.5  # a lag behind the wall clock bigger than this is filled with silence
 _STARTUP_GRACE_S = 3.0  # extra time a freshly opened stream gets for its first callback
 
@@ -146,16 +144,8 @@ class _Channel:
         }
         if dev.pulse_source is None:
             return sd.InputStream(**kwargs)
-        with _PULSE_ENV:  # libpulse reads PULSE_SOURCE when the ALSA pcm connects
-            saved = os.environ.get("PULSE_SOURCE")
-            os.environ["PULSE_SOURCE"] = dev.pulse_source
-            try:
-                return sd.InputStream(**kwargs)
-            finally:
-                if saved is None:
-                    os.environ.pop("PULSE_SOURCE", None)
-                else:
-                    os.environ["PULSE_SOURCE"] = saved
+        with pulse.selected_source(dev.pulse_source):  # read as the ALSA pcm connects
+            return sd.InputStream(**kwargs)
 
     def close(self) -> None:
         """Abort the stream (never from its callback) and deliver the resampler tail."""
@@ -224,6 +214,21 @@ class _Channel:
             self.emitted += len(samples)
 
 
+def _open_error(ch: _Channel, exc: Exception) -> AudioError:
+    what = f"cannot open audio input '{ch.device.name}' for the {ch.speaker.value}"
+    source = ch.device.pulse_source
+    if source and pulse.source_exists(source) is False:
+        return AudioError(
+            f"{what}: the sound server has no source '{source}' (any more)",
+            "start the softphone (or plug in the device), then list inputs: agent-assist devices",
+        )
+    return AudioError(
+        f"{what}: {exc}",
+        "check that it is connected and not used exclusively by another program; "
+        "list inputs with: agent-assist devices",
+    )
+
+
 class DeviceSource:
     """An ``AudioSource`` capturing one input per speaker from audio devices.
 
@@ -263,7 +268,6 @@ class DeviceSource:
         self.wake = threading.Event()
         self._stopping = threading.Event()
         self._sink: ChunkSink | None = None
-        self._stopped = False
         self._supervisor: threading.Thread | None = None
         self.started_at: float | None = None
         self.t0 = 0.0
@@ -285,12 +289,8 @@ class DeviceSource:
             )
         if agent is None and customer is None:
             return cls({Speaker.MIXED: single}, **options)
-        inputs: dict[Speaker, InputDevice | str | int | None] = {}
-        if agent is not None:
-            inputs[Speaker.AGENT] = agent
-        if customer is not None:
-            inputs[Speaker.CUSTOMER] = customer
-        return cls(inputs, **options)
+        named = {Speaker.AGENT: agent, Speaker.CUSTOMER: customer}
+        return cls({s: n for s, n in named.items() if n is not None}, **options)
 
     # ---- AudioSource ---------------------------------------------------
     @property
@@ -308,7 +308,7 @@ class DeviceSource:
         return {c.speaker: c.device for c in self._channels}
 
     def start(self, sink: ChunkSink) -> None:
-        if self._sink is not None:
+        if self.started_at is not None:
             raise RuntimeError("a DeviceSource starts once")
         self._sink = sink
         self.started_at = self.t0 = self.clock.now()
@@ -316,15 +316,12 @@ class DeviceSource:
             try:
                 ch.open()
             except Exception as exc:
+                self._sink = None
                 for other in self._channels:
                     other.close()
                 if isinstance(exc, AudioError):
                     raise
-                raise AudioError(
-                    f"cannot open audio input '{ch.device.name}' for the {ch.speaker.value}: {exc}",
-                    "check that it is connected and not used exclusively by another program; "
-                    "list inputs with: agent-assist devices",
-                ) from exc
+                raise _open_error(ch, exc) from exc
         for ch in self._channels:
             sink.status(ch.speaker, ch.device.name, DeviceState.OPEN)
         self._supervisor = threading.Thread(target=self._supervise, name="audio-devices", daemon=True)
@@ -336,9 +333,8 @@ class DeviceSource:
         if self._supervisor is not None:
             self._supervisor.join()
         sink = self._sink
-        if sink is None or self._stopped:
+        if sink is None:
             return
-        self._stopped = True
         for ch in self._channels:
             ch.close()  # delivers the resampler tail, so the sink is still needed
             ch.state = DeviceState.CLOSED

@@ -11,9 +11,10 @@ folder with null sinks standing in for a softphone and a headset, so tests and
 demos can play speech into a "call" and capture it through the real
 PortAudio → ALSA → PulseAudio path without touching the user's audio.
 
-Thread rules: everything here runs ``pactl``/``pulseaudio`` as subprocesses
-and keeps no shared state beyond the ``PulseServer`` object, which belongs to
-the thread that made it.
+Thread rules: the helpers run ``pactl``/``pulseaudio`` as subprocesses and
+may be called from any thread; ``selected_source`` serialises its changes to
+the process environment with a lock. A ``PulseServer`` belongs to the thread
+that made it.
 """
 
 from __future__ import annotations
@@ -23,14 +24,17 @@ import re
 import select
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["PulseServer", "PulseSource", "list_sources", "source_exists"]
+__all__ = ["PulseServer", "PulseSource", "list_sources", "selected_source", "source_exists"]
 
 _SPEC = re.compile(r"(\d+)ch\s+(\d+)Hz")
+_ENV_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,27 @@ def list_sources(env: Mapping[str, str] | None = None) -> list[PulseSource]:
         channels, rate = (int(spec[1]), float(spec[2])) if spec else (2, 48_000.0)
         sources.append(PulseSource(fields[1], channels, rate, fields[-1].strip()))
     return sources
+
+
+@contextmanager
+def selected_source(name: str) -> Iterator[None]:
+    """``PULSE_SOURCE=name`` for the libpulse connections made inside the block.
+
+    libpulse reads ``PULSE_SOURCE`` when a client connects with no explicit
+    source, as the ALSA ``pulse`` device does, so this picks the server source
+    a PortAudio stream opened on ``pulse`` records from. Blocks are serialised
+    by a lock (the environment is process-wide) and the old value is restored.
+    """
+    with _ENV_LOCK:
+        saved = os.environ.get("PULSE_SOURCE")
+        os.environ["PULSE_SOURCE"] = name
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("PULSE_SOURCE", None)
+            else:
+                os.environ["PULSE_SOURCE"] = saved
 
 
 def source_exists(name: str) -> bool | None:

@@ -30,7 +30,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
         "--language", default="en", help="spoken language code, or 'auto' (multilingual models)"
     )
     p.add_argument(
-        "--threads", type=int, default=2, help="CPU threads for speech recognition (default 2)"
+        "--threads", type=int, default=1, help="CPU threads for speech recognition (default 1)"
     )
     p.add_argument("--no-store", action="store_true", help="do not record the call in the call history")
 

@@ -75,6 +75,7 @@ class PipelineStats:
     finals: int = 0
     partials: int = 0
     partials_skipped: int = 0
+    speculative: int = 0
     decode_seconds: float = 0.0
     decode_cpu_seconds: float = 0.0
     max_lag_s: float = 0.0
@@ -219,10 +220,17 @@ class CallPipeline:
             for event in stream.take_events():
                 self.publish(event)
 
-    def _decode(self, stream: ChannelStream, final: bool) -> None:
+    def _decode(self, stream: ChannelStream, kind: Literal["final", "speculative", "partial"]) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
+        event: Event | None = None
         try:
-            event = stream.decode_final() if final else stream.decode_partial()
+            if kind == "final":
+                event = stream.decode_final()
+            elif kind == "speculative":
+                stream.decode_speculative()
+                self.stats.speculative += 1
+            else:
+                event = stream.decode_partial()
         except Exception as exc:
             log.exception("decode failed")
             self.publish(
@@ -234,7 +242,7 @@ class CallPipeline:
             self.stats.decode_cpu_seconds += time.process_time() - c0
         if event is None:
             return
-        if final:
+        if kind == "final":
             self.stats.finals += 1
         else:
             self.stats.partials += 1
@@ -248,7 +256,10 @@ class CallPipeline:
             did_final = False
             for stream in self.streams.values():
                 while stream.finals_pending:
-                    self._decode(stream, final=True)
+                    self._decode(stream, "final")
+                    did_final = True
+                if stream.speculation_due():
+                    self._decode(stream, "speculative")
                     did_final = True
             if did_final:
                 continue  # audio kept arriving while we decoded
@@ -256,7 +267,7 @@ class CallPipeline:
                 for stream in self.streams.values():
                     stream.finish()
                     while stream.finals_pending:
-                        self._decode(stream, final=True)
+                        self._decode(stream, "final")
                 return
             overdue = [(s.partial_overdue(), s) for s in self.streams.values()]
             due = [(o, s) for o, s in overdue if o >= 0]
@@ -266,6 +277,6 @@ class CallPipeline:
                     stream.skip_partial()
                     self.stats.partials_skipped += 1
                 else:
-                    self._decode(stream, final=False)
+                    self._decode(stream, "partial")
                 continue
             self.buffer.wait_for_data()

@@ -10,7 +10,7 @@ __all__ = ["load_transcriber"]
 
 
 def load_transcriber(
-    model: str, *, language: str | None = "en", cpu_threads: int = 2
+    model: str, *, language: str | None = "en", cpu_threads: int = 1
 ) -> WhisperTranscriber:
     """``model``: an alias (tiny.en, base), a manifest id, or a model folder path."""
     path = Path(model)

@@ -125,6 +125,11 @@ class SpeechSegmenter:
     def now(self) -> float:
         return self._t
 
+    @property
+    def silence_s(self) -> float:
+        """Trailing silence inside the current utterance (0 when not speaking)."""
+        return self._silence_frames * FRAME_SECONDS if self.in_speech else 0.0
+
     def feed(self, probs: npt.NDArray[np.float32]) -> list[SpeechStarted | SpeechEnded]:
         out: list[SpeechStarted | SpeechEnded] = []
         o = self.options
