@@ -98,7 +98,17 @@ class ChunkBuffer:
         with self._cond:
             return self._closed and not self._chunks
 
-    def wait_for_data(self, timeout: float | None = None) -> bool:
-        """Block until a chunk is queued or the buffer closes. True if so."""
+    def wait_for_data(self, timeout: float | None = None, min_seconds: float = 0.0) -> bool:
+        """Block until audio is queued (at least ``min_seconds`` of it, if given,
+        or ``timeout`` passes with some queued) or the buffer closes. True if so.
+
+        ``min_seconds`` lets the consumer work in batches: fewer wake-ups and
+        fewer VAD calls per second of audio, which is most of the idle cost.
+        """
         with self._cond:
-            return self._cond.wait_for(lambda: bool(self._chunks) or self._closed, timeout)
+            ready = self._cond.wait_for(
+                lambda: self._seconds >= min_seconds > 0 or self._closed, timeout
+            )
+            if not ready and min_seconds > 0:
+                ready = self._cond.wait_for(lambda: bool(self._chunks) or self._closed)
+            return ready

@@ -26,7 +26,7 @@ Customer side per OS (what sounddevice/PortAudio can do):
 Call time: ``chunk.start`` is samples handed over / 16 kHz, anchored to the
 wall clock at ``start()``. When a stream starts late, loses input (overflow)
 or comes back after a loss, the gap is filled with silence, so call time stays
-equal to real elapsed time on every channel. The first block after an open is
+equal to real elapsed time on every channel (late bursts are not gaps). The first block after an open is
 placed where it *arrived* (minus its own length): a sound is never stamped
 before it happened, at worst late by the device's buffering (tens of ms).
 
@@ -57,16 +57,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent_assist.audio import pulse
+from agent_assist.audio import devices, pulse
 from agent_assist.audio.base import ChunkSink
-from agent_assist.audio.devices import (
-    InputDevice,
-    find_input_device,
-    load_sounddevice,
-    rescan,
-    stream_closed,
-    stream_opened,
-)
+from agent_assist.audio.devices import InputDevice
 from agent_assist.audio.resample import StreamResampler
 from agent_assist.clock import Clock, SystemClock
 from agent_assist.domain import SAMPLE_RATE, AudioChunk, DeviceState, Speaker
@@ -75,7 +68,7 @@ from agent_assist.errors import AudioError
 __all__ = ["DeviceSource"]
 
 log = logging.getLogger(__name__)
-_RESYNC_S = 0.5  # a lag behind the wall clock bigger than this is filled with silence
+_RESYNC_S = 0.2  # after an overflow, a lag behind the wall clock beyond this is filled
 _STARTUP_GRACE_S = 3.0  # extra time a freshly opened stream gets for its first callback
 
 
@@ -102,7 +95,7 @@ class _Channel:
 
     # ---- stream lifetime (controlling/supervisor thread) -----------------
     def open(self) -> None:
-        sd: Any = load_sounddevice()
+        sd: Any = devices.load_sounddevice()
         dev = self._resolve()
         tries = sorted({1, max(1, min(2, dev.channels))})
         for n, channels in enumerate(tries):
@@ -118,7 +111,7 @@ class _Channel:
             self.aligned = self.died = False
         self.device, self.stream = dev, stream
         self.last_callback = time.monotonic() + _STARTUP_GRACE_S
-        stream_opened()
+        devices.stream_opened()
         try:
             stream.start()
         except Exception:
@@ -129,7 +122,7 @@ class _Channel:
     def _resolve(self) -> InputDevice:
         if self.device.pulse_source is not None or self.state != DeviceState.LOST:
             return self.device  # the ALSA "pulse" device itself does not go away
-        return find_input_device(self.device.name) if rescan() else self.device
+        return devices.find_input_device(self.device.name) if devices.rescan() else self.device
 
     def _new_stream(self, sd: Any, dev: InputDevice, channels: int) -> Any:
         rate = dev.default_samplerate
@@ -157,7 +150,7 @@ class _Channel:
                 stream.close(ignore_errors=True)
             except Exception as exc:  # a vanished device may fail even here
                 log.debug("closing %s: %s", self.device.name, exc)
-            stream_closed()
+            devices.stream_closed()
         with self.lock:
             if self.resampler is not None:
                 self._put(self.resampler.flush())
@@ -176,8 +169,7 @@ class _Channel:
     # ---- PortAudio threads ----------------------------------------------
     def _callback(self, indata: npt.NDArray[np.float32], frames: int, _t: Any, status: Any) -> None:
         self.last_callback = time.monotonic()
-        if status.input_overflow:
-            log.debug("%s: input overflow", self.device.name)
+        overflow = bool(status.input_overflow)  # samples were lost before this block
         mono = indata[:, 0] if indata.shape[1] == 1 else indata.mean(axis=1, dtype=np.float32)
         try:
             with self.lock:
@@ -186,7 +178,10 @@ class _Channel:
                 out = self.resampler.process(mono)
                 elapsed = self.owner.clock.now() - self.owner.t0
                 behind = elapsed - frames / self.rate - self.emitted / SAMPLE_RATE
-                if behind > (0.0 if not self.aligned else _RESYNC_S):
+                # Fill only where audio is missing: before a (re)opened stream's first block, or
+                # after an overflow. A late burst is not a gap: its samples are all there.
+                if behind > (0.0 if not self.aligned else _RESYNC_S if overflow else 1e9):
+                    log.debug("%s: %.3f s of silence fills a gap", self.device.name, behind)
                     self._fill(behind)
                 if not self.aligned:
                     self.aligned = True
@@ -262,7 +257,7 @@ class DeviceSource:
         self.stall_timeout, self.watch_interval = stall_timeout, watch_interval
         order = [s for s in (Speaker.AGENT, Speaker.CUSTOMER, Speaker.MIXED) if s in inputs]
         self._channels = [
-            _Channel(self, s, d if isinstance(d, InputDevice) else find_input_device(d))
+            _Channel(self, s, d if isinstance(d, InputDevice) else devices.find_input_device(d))
             for s, d in ((s, inputs[s]) for s in order)
         ]
         self.wake = threading.Event()
