@@ -202,8 +202,8 @@ class WhisperTranscriber:
         n = len(tokens)
         avg_logprob = result.scores[0] * n / (n + 1) if n else -10.0
         no_speech = float(result.no_speech_prob)
-        if no_speech > 0.6 and avg_logprob < -1.0:
-            return Transcript("", 0.0, no_speech)
+        if (no_speech > 0.6 and avg_logprob < -1.0) or not any(c.isalnum() for c in text):
+            return Transcript("", 0.0, no_speech)  # silence, or only punctuation
         words: tuple[TranscriptWord, ...] = ()
         if options.word_timestamps and tokens:
             words = self._align(tokenizer, tokens, encoder_output, duration)
