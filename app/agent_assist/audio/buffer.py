@@ -106,9 +106,13 @@ class ChunkBuffer:
         fewer VAD calls per second of audio, which is most of the idle cost.
         """
         with self._cond:
-            ready = self._cond.wait_for(
-                lambda: self._seconds >= min_seconds > 0 or self._closed, timeout
-            )
+
+            def enough() -> bool:
+                if self._closed:
+                    return True
+                return self._seconds >= min_seconds if min_seconds > 0 else bool(self._chunks)
+
+            ready = self._cond.wait_for(enough, timeout)
             if not ready and min_seconds > 0:
                 ready = self._cond.wait_for(lambda: bool(self._chunks) or self._closed)
             return ready
