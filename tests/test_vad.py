@@ -76,3 +76,24 @@ def test_segmenter_cuts_a_monologue_at_max_length() -> None:
     assert len(ends) == 2 and all(e.forced for e in ends)
     assert [s.continued for s in starts] == [False, True, True]
     assert ends[0].at == pytest.approx(5.0, abs=FRAME_SECONDS)
+
+
+def test_digital_silence_skips_the_model_and_restarts_its_state() -> None:
+    calls = []
+
+    class CountingSession:
+        def __init__(self, real: object) -> None:
+            self.real = real
+
+        def run(self, *args: object) -> object:
+            calls.append(1)
+            return self.real.run(*args)  # type: ignore[attr-defined]
+
+    from agent_assist.stt.vad import _session
+
+    vad = StreamingVad(CountingSession(_session()))
+    assert not vad.feed(np.zeros(512 * 150, np.float32)).any()
+    assert calls == []
+    speech = _jfk()[: 16000 * 3]
+    after_quiet = vad.feed(speech)
+    np.testing.assert_allclose(after_quiet, StreamingVad().feed(speech), atol=1e-4)

@@ -241,7 +241,7 @@ class DeviceSource:
         inputs: Mapping[Speaker, InputDevice | str | int | None],
         *,
         clock: Clock | None = None,
-        block_seconds: float = 0.02,
+        block_seconds: float = 0.032,
         retry_initial: float = 0.5,
         retry_max: float = 5.0,
         stall_timeout: float = 3.0,

@@ -195,7 +195,8 @@ class FileSource:
         path: the recording (WAV/FLAC/OGG/MP3, or anything ffmpeg reads).
         realtime: pace chunks to ``clock`` (a live call) or push at full speed.
         clock: paces real-time replay and stamps ``started_at``.
-        chunk_seconds: length of each chunk handed to the sink.
+        chunk_seconds: length of each chunk handed to the sink (32 ms = one VAD
+            frame, like a typical PortAudio block; fewer hand-overs cost less idle CPU).
         channel_map: the speaker of each file channel (``None`` drops one);
             default mono → MIXED, stereo → (AGENT, CUSTOMER).
         mix: fold all channels into one ``Speaker.MIXED`` channel.
@@ -209,7 +210,7 @@ class FileSource:
         *,
         realtime: bool = False,
         clock: Clock | None = None,
-        chunk_seconds: float = 0.02,
+        chunk_seconds: float = 0.032,
         channel_map: Sequence[Speaker | None] | None = None,
         mix: bool = False,
         block_seconds: float = 0.5,

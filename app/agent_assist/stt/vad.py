@@ -34,10 +34,17 @@ def _session() -> Any:
 
 
 class StreamingVad:
-    """Speech probability per 32 ms frame, fed any number of samples at a time."""
+    """Speech probability per 32 ms frame, fed any number of samples at a time.
 
-    def __init__(self, session: Any | None = None) -> None:
+    ``floor_dbfs``: frames quieter than this (RMS) are silence without asking
+    the model, and the model's state restarts after them as after silence.
+    An idle line (muted mic, no call audio) then costs almost nothing; any
+    real voice is far above -60 dBFS.
+    """
+
+    def __init__(self, session: Any | None = None, floor_dbfs: float = -60.0) -> None:
         self._session = session if session is not None else _session()
+        self._floor = float(10 ** (floor_dbfs / 20))
         self.reset()
 
     def reset(self) -> None:
@@ -54,6 +61,24 @@ class StreamingVad:
         if n == 0:
             return np.zeros(0, dtype=np.float32)
         frames = data[: n * FRAME_SAMPLES].reshape(n, FRAME_SAMPLES)
+        quiet = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1)) < self._floor
+        probs = np.zeros(n, dtype=np.float32)
+        i = 0
+        while i < n:  # runs of quiet frames reset the state; runs of sound go to the model
+            j = i
+            while j < n and quiet[j] == quiet[i]:
+                j += 1
+            if quiet[i]:
+                self._h[:] = 0.0
+                self._c[:] = 0.0
+                self._context[:] = 0.0
+            else:
+                probs[i:j] = self._run(frames[i:j])
+            i = j
+        return probs
+
+    def _run(self, frames: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        n = len(frames)
         contexts = np.empty((n, _CONTEXT), dtype=np.float32)
         contexts[0] = self._context
         if n > 1:
