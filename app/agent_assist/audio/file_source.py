@@ -188,6 +188,21 @@ def _default_map(channels: int, mix: bool) -> list[Speaker | None]:
     return [Speaker.AGENT, Speaker.CUSTOMER]
 
 
+def _same_on_both_channels(reader: _Reader, seconds: float = 20.0) -> bool:
+    """A "stereo" file whose two channels carry the same signal is mono in
+    disguise (common for exported recordings); transcribing it as agent and
+    customer would show every line twice."""
+    try:
+        block = reader.read(int(reader.rate * seconds))
+    except Exception:  # damage is reported when the replay reaches it
+        return False
+    if len(block) == 0 or block.shape[1] != 2:
+        return False
+    left, right = block[:, 0].astype(np.float64), block[:, 1].astype(np.float64)
+    energy = float(np.sum(left**2) + np.sum(right**2))
+    return energy > 0 and float(np.sum((left - right) ** 2)) < 1e-3 * energy
+
+
 class FileSource:
     """An ``AudioSource`` replaying one file; validated when constructed.
 
@@ -198,7 +213,8 @@ class FileSource:
         chunk_seconds: length of each chunk handed to the sink (32 ms = one VAD
             frame, like a typical PortAudio block; fewer hand-overs cost less idle CPU).
         channel_map: the speaker of each file channel (``None`` drops one);
-            default mono → MIXED, stereo → (AGENT, CUSTOMER).
+            default mono → MIXED, stereo → (AGENT, CUSTOMER), except a stereo
+            file whose channels are identical, which is mono in disguise.
         mix: fold all channels into one ``Speaker.MIXED`` channel.
     """
 
@@ -237,6 +253,14 @@ class FileSource:
                 f"keep the agent and customer channels: sox {self.path.name} call.wav remix 1 2 "
                 "(or replay with --mix to treat all channels as one mixed voice)",
             )
+        if channel_map is None and not mix and self.channels == 2:
+            reader = _open_reader(self.path)
+            try:
+                if _same_on_both_channels(reader):
+                    log.info("%s: both channels carry the same audio; replaying it as mono", self.path)
+                    mix = True
+            finally:
+                reader.close()
         cmap = list(channel_map) if channel_map is not None else _default_map(self.channels, mix)
         if len(cmap) != self.channels:
             raise AudioError(

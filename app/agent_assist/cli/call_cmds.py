@@ -97,7 +97,8 @@ def _run(source: Any, args: argparse.Namespace) -> int:
         recorder = CallRecorder(Database.open())
         bus.subscribe(recorder)
     bus.subscribe(_printer(args))
-    config = PipelineConfig(drop_partials_when_behind=source.live or getattr(source, "realtime", False))
+    live = source.live or getattr(source, "realtime", False)
+    config = PipelineConfig(partials=args.partials, drop_partials_when_behind=live)
     pipeline = CallPipeline(source, decoder, bus, config=config)
     pipeline.start()
     reason = "completed"
