@@ -11,6 +11,7 @@ import numpy.typing as npt
 from agent_assist.clock import ManualClock
 from agent_assist.domain import SAMPLE_RATE, AudioChunk, FinalUtterance, PartialText, Silence, Speaker
 from agent_assist.stt.streaming import ChannelStream, StreamOptions
+from agent_assist.stt.vad import VadOptions
 from agent_assist.stt.whisper import DecodeOptions, Transcript
 from tests.conftest import load_speech, speech_items
 
@@ -200,3 +201,28 @@ def test_buffer_wakes_on_data_and_batches() -> None:
     for _ in range(100):
         buf.put(chunk)  # 2 s into a 1 s buffer: the oldest are dropped
     assert buf.seconds <= 1.0 and buf.dropped_seconds >= 1.0
+
+
+def test_a_monologue_is_cut_into_finals_and_memory_stays_bounded() -> None:
+    by_id = {i["id"]: i for i in speech_items()}
+    speech = load_speech(by_id["lh_2412-153948-0000"])  # 11.7 s of continuous reading
+    audio = np.concatenate([speech, speech, speech, np.zeros(SAMPLE_RATE, np.float32)])
+    decoder = CountingDecoder()
+    clock = ManualClock()
+    options = StreamOptions(vad=VadOptions(max_utterance_s=5.0, min_silence_s=1.5))
+    stream = ChannelStream("c1", Speaker.AGENT, decoder, clock, options)
+    biggest = 0
+    finals = []
+    for i in range(0, len(audio), 512):
+        stream.insert_audio(AudioChunk(Speaker.AGENT, audio[i : i + 512], i / SAMPLE_RATE))
+        biggest = max(biggest, len(stream._audio))
+        while stream.finals_pending:
+            finals.append(stream.decode_final())
+    stream.finish()
+    while stream.finals_pending:
+        finals.append(stream.decode_final())
+    assert biggest < 8 * SAMPLE_RATE  # never much more than one max-length utterance
+    spans = [(f.start, f.end) for f in finals if f is not None]
+    assert len(spans) >= 6
+    for (_, a_end), (b_start, _) in itertools.pairwise(sorted(spans)):
+        assert b_start >= a_end - 0.35  # consecutive pieces do not re-decode the same audio

@@ -191,6 +191,12 @@ class ChannelStream:
         pre_roll = 0.0 if started.continued else self.options.vad.pre_roll_s
         self._utterance_start = max(self._audio_start, started.at - pre_roll)
         self._speech_began = started.at
+        # Audio before the utterance is no longer needed (finals hold copies);
+        # this also bounds memory in a monologue cut every max_utterance_s.
+        drop = round((self._utterance_start - self._audio_start) * SAMPLE_RATE)
+        if drop > 0:
+            self._audio = self._audio[drop:]
+            self._audio_start += drop / SAMPLE_RATE
         if self._silence_reported:
             self._events.append(
                 Silence(

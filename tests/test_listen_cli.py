@@ -1,0 +1,94 @@
+"""`agent-assist listen` end to end: real PulseAudio, real PortAudio, real model, Ctrl-C.
+
+A private PulseAudio server stands in for the desk: the softphone's output is a
+null sink whose monitor is the customer channel, the headset another. Speech is
+played into both; the CLI transcribes them live; SIGINT (Ctrl-C) ends the call,
+which must finish cleanly and be stored as completed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent_assist.audio.pulse import PulseServer
+from agent_assist.domain import Speaker
+from tests.test_audio_device import NEEDS_PULSE, play, pulse, speech  # noqa: F401  (fixtures)
+
+
+@NEEDS_PULSE
+@pytest.mark.audio
+@pytest.mark.model
+@pytest.mark.slow
+def test_listen_transcribes_both_channels_and_ctrl_c_ends_the_call(
+    pulse: PulseServer,  # noqa: F811
+    speech: dict[Speaker, tuple[Path, tuple[float, float]]],  # noqa: F811
+    models_home: Path,
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    os.symlink(models_home / "models" / "whisper-tiny.en", home / "models" / "whisper-tiny.en")
+    env = {**os.environ, **pulse.env, "AGENT_ASSIST_HOME": str(home)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agent_assist",
+            "listen",
+            "--agent",
+            "headset.monitor",
+            "--customer",
+            "softphone.monitor",
+            "--format",
+            "jsonl",
+            "--no-partials",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        first = json.loads(proc.stdout.readline())
+        assert first["type"] == "call_started"
+        play(pulse, speech[Speaker.CUSTOMER][0], "softphone")
+        play(pulse, speech[Speaker.AGENT][0], "headset")
+        finals: list[dict[str, object]] = []
+        for line in proc.stdout:
+            event = json.loads(line)
+            if event["type"] == "final_utterance":
+                finals.append(event)
+            if {f["speaker"] for f in finals} == {"agent", "customer"}:
+                break
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    events = [json.loads(x) for x in rest.splitlines()]
+    assert events[-1]["type"] == "call_ended" and events[-1]["reason"] == "stopped by user"
+    said = {
+        s: " ".join(str(f["text"]).lower() for f in finals if f["speaker"] == s)
+        for s in ("agent", "customer")
+    }
+    assert "internet" in said["customer"], said
+    assert "password" in said["agent"], said
+
+    from agent_assist.store import Database
+
+    with Database.open(home / "agent-assist.sqlite3") as db:
+        call = db.get_call(str(first["call_id"]))
+        assert call is not None and call.status == "completed"
+        assert len(db.utterances(call.id)) >= 2
