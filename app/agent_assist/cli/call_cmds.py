@@ -100,6 +100,8 @@ def _run(source: Any, args: argparse.Namespace) -> int:
     live = source.live or getattr(source, "realtime", False)
     config = PipelineConfig(partials=args.partials, drop_partials_when_behind=live)
     pipeline = CallPipeline(source, decoder, bus, config=config)
+    finals: dict[str, int] = {}
+    bus.subscribe(lambda e: _count_final(finals, e))
     pipeline.start()
     reason = "completed"
     try:
@@ -109,7 +111,17 @@ def _run(source: Any, args: argparse.Namespace) -> int:
         reason = "stopped by user"
     finally:
         pipeline.stop(reason)
+    per_side = ", ".join(f"{who} {n}" for who, n in sorted(finals.items())) or "nothing heard"
+    where = "not stored (--no-store)" if args.no_store else f"stored as call {pipeline.call_id}"
+    print(f"-- {reason}: {sum(finals.values())} utterances ({per_side}); {where}", file=sys.stderr)
     return 0
+
+
+def _count_final(counts: dict[str, int], event: object) -> None:
+    from agent_assist.domain import FinalUtterance
+
+    if isinstance(event, FinalUtterance):
+        counts[event.speaker.value] = counts.get(event.speaker.value, 0) + 1
 
 
 def _transcribe(args: argparse.Namespace) -> int:
@@ -155,8 +167,10 @@ def _devices(args: argparse.Namespace) -> int:
 
     devices = list_input_devices()
     if not devices:
-        print("no audio input devices found (is PortAudio installed and a sound server running?)")
-        return 1
+        raise UserError(
+            "no audio input devices found",
+            "plug in a headset, and check the sound server runs (Linux: `pactl list short sources`)",
+        )
     for d in devices:
         print(d.describe())
     return 0
