@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
 from agent_assist.audio.base import ChunkSink
 from agent_assist.domain import SAMPLE_RATE, AudioChunk, CallEnded, FinalUtterance, PartialText, Speaker
@@ -94,7 +95,8 @@ def test_when_cpu_is_short_partials_are_dropped_never_finals() -> None:
     assert len([c for c in decoder.calls if c]) == len(finals)  # each final decoded once
     assert pipeline.stats.audio_dropped_s == 0.0
     ended = [e for e in events if isinstance(e, CallEnded)]
-    assert len(ended) == 1 and ended[0].duration == max(len(a) for a in audio.values()) / SAMPLE_RATE
+    assert len(ended) == 1
+    assert ended[0].duration == pytest.approx(max(len(a) for a in audio.values()) / SAMPLE_RATE)
 
 
 def test_with_time_to_spare_every_partial_is_decoded() -> None:
