@@ -58,6 +58,20 @@ def run_call(
     return seen, pipeline.stats, time.process_time() - c0, time.monotonic() - w0
 
 
+def _speech_spans(finals: list[Event]) -> list[tuple[float, float]]:
+    """Call-time stretches of continuous speech, from the finals' word timings."""
+    spans: list[tuple[float, float]] = []
+    for f in finals:
+        if not isinstance(f, FinalUtterance):
+            continue
+        for w in f.words:
+            if spans and w.start - spans[-1][1] < 0.3:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], w.end))
+            else:
+                spans.append((w.start, w.end))
+    return spans
+
+
 # ---- child measurements (each in its own process) -------------------------
 def child_realtime(model: str) -> dict[str, Any]:
     """Sample call in real time: final latency after each turn, partial cadence, lag."""
@@ -79,7 +93,10 @@ def child_realtime(model: str) -> dict[str, Any]:
         if finals:
             w, _ = max(finals, key=lambda we: we[1].end)
             latencies.append(w - (t0 + turn["end"]))
-        # updates (partials or finals) while this turn is being spoken
+        # Updates (partials or finals) while words are flowing in this turn:
+        # a gap counts when its midpoint falls inside speech, i.e. between
+        # recognised words less than 0.3 s apart (a pause shows nothing new).
+        spans = _speech_spans([e for _, e in finals])
         lo, hi = t0 + turn["start"] + 0.5, t0 + turn["end"]
         marks = sorted(
             w
@@ -89,7 +106,10 @@ def child_realtime(model: str) -> dict[str, Any]:
             and lo <= w <= hi + 0.6
         )
         marks = [lo, *marks] if marks else []
-        gaps += [b - a for a, b in itertools.pairwise(marks) if a < hi]
+        for a, b in itertools.pairwise(marks):
+            mid = (a + b) / 2 - t0
+            if a < hi and any(s0 <= mid <= s1 for s0, s1 in spans):
+                gaps.append(b - a)
     return {
         "turns": len(truth["turns"]),
         "turns_with_final": len(latencies),

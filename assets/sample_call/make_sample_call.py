@@ -115,9 +115,7 @@ def run(cmd: list[str], stdin: bytes | None = None) -> bytes:
 
 def synthesize(text: str, voice: str, speed: float, pitch: float) -> npt.NDArray[np.float32]:
     """espeak-ng -> sox (16 kHz mono float, 100 Hz high-pass) -> trimmed float32."""
-    wav = run(
-        ["espeak-ng", "-v", voice, "-s", str(int(speed)), "-p", str(int(pitch)), "--stdout", text]
-    )
+    wav = run(["espeak-ng", "-v", voice, "-s", str(int(speed)), "-p", str(int(pitch)), "--stdout", text])
     # -R: fixed random seed, -D: no dither -> byte-identical output on every run.
     out = ["-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-"]
     effects = ["rate", "-v", str(SAMPLE_RATE), "highpass", "100"]
@@ -134,9 +132,7 @@ def trim(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return audio[loud[0] : loud[-1] + 1].copy()
 
 
-def place(
-    turns: list[Turn], rendered: list[npt.NDArray[np.float32]], lead_in: float
-) -> list[Placed]:
+def place(turns: list[Turn], rendered: list[npt.NDArray[np.float32]], lead_in: float) -> list[Placed]:
     """Put the turns on the timeline (in samples) following the gap/overlap hints."""
     placed: list[Placed] = []
     quiet_from = round(lead_in * SAMPLE_RATE)  # latest end of any earlier turn
@@ -241,9 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         help="output FLAC; the JSON is written next to it (default: assets/sample_call.flac)",
     )
     ap.add_argument("--agent-voice", help="override, voice[:speed[:pitch]], e.g. en-us+m1:160")
-    ap.add_argument(
-        "--customer-voice", help="override, voice[:speed[:pitch]], e.g. en-gb+f4:145:40"
-    )
+    ap.add_argument("--customer-voice", help="override, voice[:speed[:pitch]], e.g. en-gb+f4:145:40")
     ap.add_argument(
         "--telephone",
         type=Path,

