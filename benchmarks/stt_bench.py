@@ -121,7 +121,7 @@ def child_realtime(model: str) -> dict[str, Any]:
         "partial_gaps_within_0_5_s": float(np.mean(np.array(gaps) <= 0.5)) if gaps else float("nan"),
         "partials_shown": stats.partials,
         "partials_skipped": stats.partials_skipped,
-        "max_backlog_s": stats.max_lag_s,
+        "max_backlog_s": stats.max_backlog_s,
         "cpu_ratio_realtime": cpu / wall,
     }
 

@@ -151,3 +151,52 @@ def test_a_stopped_call_still_finishes_what_was_heard() -> None:
     pipeline.stop("stopped by user")
     assert isinstance(events[-1], CallEnded) and events[-1].reason == "stopped by user"
     assert any(isinstance(e, FinalUtterance) and e.speaker is Speaker.AGENT for e in events)
+
+
+class FailingDecoder(SlowDecoder):
+    """Finals (and early finals) fail ``fail_times`` times, then work."""
+
+    def __init__(self, fail_times: int) -> None:
+        super().__init__(0.0, 0.0)
+        self.fail_times = fail_times
+
+    def transcribe(
+        self,
+        audio: npt.NDArray[np.float32],
+        options: DecodeOptions,
+        prefix: tuple[int, ...] = (),
+        previous: tuple[int, ...] = (),
+    ) -> Transcript:
+        if options.word_timestamps and self.fail_times > 0:
+            self.fail_times -= 1
+            raise RuntimeError("decoder hiccup")
+        return super().transcribe(audio, options, prefix, previous)
+
+
+def _run_with(decoder: SlowDecoder) -> tuple[list[object], CallPipeline]:
+    bus = EventBus()
+    events: list[object] = []
+    bus.subscribe(events.append)
+    pipeline = CallPipeline(BurstSource(_two_channels()), decoder, bus)
+    pipeline.run()
+    return events, pipeline
+
+
+def test_a_decoder_hiccup_is_retried_and_the_final_kept() -> None:
+    from agent_assist.domain import PipelineError
+
+    healthy, _ = _run_with(SlowDecoder(0.0, 0.0))
+    events, _ = _run_with(FailingDecoder(fail_times=1))
+    finals = [e for e in events if isinstance(e, FinalUtterance)]
+    assert len(finals) == len([e for e in healthy if isinstance(e, FinalUtterance)])
+    assert len([e for e in events if isinstance(e, PipelineError)]) == 1
+
+
+def test_a_broken_decoder_reports_errors_without_spinning() -> None:
+    from agent_assist.domain import PipelineError
+
+    events, _ = _run_with(FailingDecoder(fail_times=10**6))
+    errors = [e for e in events if isinstance(e, PipelineError)]
+    assert not [e for e in events if isinstance(e, FinalUtterance)]
+    assert 0 < len(errors) <= 20  # two tries per utterance, one early try per pause
+    assert isinstance(events[-1], CallEnded)

@@ -266,6 +266,8 @@ def test_sigkill_mid_call_keeps_every_reported_utterance(
             line = proc.stdout.readline()
             assert line, f"child ended early: {proc.stderr.read()}"
             printed.append(line.strip())
+        with Database.open() as peek:  # another process, while the child still records
+            assert peek.interrupted == ()
         proc.kill()  # SIGKILL on POSIX
         printed += [
             line.strip() for line in proc.stdout.read().splitlines(keepends=True) if line.endswith("\n")
@@ -290,3 +292,13 @@ def test_sigkill_mid_call_keeps_every_reported_utterance(
             assert stored.get(utterance_id) == crash_child.text_for(int(utterance_id[1:]))
         assert len(stored) - len(printed) in (0, 1)  # at most the one in flight
         assert db.connection().execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_a_call_still_recording_is_never_swept(tmp_path: Path) -> None:
+    path = tmp_path / "calls.sqlite3"
+    with Database.open(path) as first:
+        CallRecorder(first)(CallStarted("live", "mic", (Speaker.AGENT,)))
+        with Database.open(path) as second:  # e.g. the history view opening its own
+            assert second.interrupted == ()
+            call = second.get_call("live")
+            assert call is not None and call.status == "active"

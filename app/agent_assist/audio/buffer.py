@@ -48,23 +48,21 @@ class ChunkBuffer:
 
     def put(self, chunk: AudioChunk) -> None:
         with self._cond:
-            if self._closed:
-                return
             if self.policy == "block":
-                while (
-                    self._seconds + chunk.duration > self.max_seconds
-                    and self._chunks
-                    and not self._closed
-                ):
+                while self._full_for(chunk) and self._chunks and not self._closed:
                     self._cond.wait()
-            else:
-                while self._seconds + chunk.duration > self.max_seconds and self._chunks:
-                    old = self._chunks.popleft()
-                    self._seconds -= old.duration
-                    self.dropped_seconds += old.duration
+            if self._closed:
+                return  # the call is over (possibly while we waited)
+            while self._full_for(chunk) and self._chunks:
+                old = self._chunks.popleft()
+                self._seconds -= old.duration
+                self.dropped_seconds += old.duration
             self._chunks.append(chunk)
             self._seconds += chunk.duration
             self._cond.notify_all()
+
+    def _full_for(self, chunk: AudioChunk) -> bool:
+        return self._seconds + chunk.duration > self.max_seconds
 
     def get_all(self, max_seconds: float | None = None) -> list[AudioChunk]:
         """Take what is queued (possibly nothing) without waiting.

@@ -54,8 +54,8 @@ class PipelineConfig:
 
     Attributes:
         stream: the per-channel streaming policy.
-        max_lag_s: backlog (wall seconds of unprocessed audio per channel) above
-            which partial decodes are skipped so finals keep up.
+        max_lag_s: backlog (seconds of unprocessed audio per channel) above which
+            partial and early-final decodes are skipped so finals keep up.
         partials: decode partial text at all (a batch transcription that prints
             finals only turns them off and runs 2-3x faster).
         drop_partials_when_behind: False decodes every partial even when behind
@@ -85,7 +85,7 @@ class PipelineStats:
     speculative: int = 0
     decode_seconds: float = 0.0
     decode_cpu_seconds: float = 0.0
-    max_lag_s: float = 0.0
+    max_backlog_s: float = 0.0
     audio_dropped_s: float = 0.0
 
 
@@ -116,8 +116,10 @@ class _Sink:
 class CallPipeline:
     """Runs one call. ``start()`` → events flow → ``stop()`` or the source ends.
 
-    Thread rules: ``start``/``stop``/``wait`` from any one controlling thread;
-    events are published on the worker thread.
+    Thread rules: ``start``/``stop``/``wait`` from any one controlling thread.
+    Events are published on the worker thread, except ``CallStarted`` (the
+    controlling thread) and ``DeviceStatus`` (the source's threads), so
+    subscribers must be thread-safe.
     """
 
     def __init__(
@@ -169,7 +171,8 @@ class CallPipeline:
         self._worker.start()
         try:
             self.source.start(_Sink(self))
-        except BaseException:
+        except BaseException as exc:
+            self._stop_reason = f"failed to start: {exc}"
             self.buffer.close()
             self._worker.join()
             raise
@@ -181,7 +184,8 @@ class CallPipeline:
 
     def stop(self, reason: str = "completed") -> None:
         """End the call: stop capture, finish what was heard, publish ``CallEnded``."""
-        self._stop_reason = reason
+        if not self._done.is_set():
+            self._stop_reason = reason
         self.source.stop()
         self.buffer.close()
         self._worker.join()
@@ -195,7 +199,8 @@ class CallPipeline:
             self.stop(self._stop_reason)
 
     # ---- worker --------------------------------------------------------
-    def _lag(self) -> float:
+    def _backlog(self) -> float:
+        """Seconds of audio per channel waiting for the worker."""
         return self.buffer.seconds / max(1, len(self.streams))
 
     def _run(self) -> None:
@@ -203,26 +208,33 @@ class CallPipeline:
             self._loop()
         except Exception as exc:  # a bug, not a user error: report, end the call
             log.exception("STT worker failed")
+            self._stop_reason = f"failed: {type(exc).__name__}: {exc}"
             self.publish(
                 PipelineError(
                     self.call_id, "stt", f"{type(exc).__name__}: {exc}", True, self.clock.now()
                 )
             )
         finally:
+            self.buffer.close()  # a dead worker must not leave a replay blocked in put()
             duration = max((s.position for s in self.streams.values()), default=0.0)
             self.stats.audio_dropped_s = self.buffer.dropped_seconds
             self.publish(CallEnded(self.call_id, duration, self._stop_reason, self.clock.now()))
             self._done.set()
 
     def _feed(self) -> None:
-        # Behind and allowed to drop partials: take the whole backlog (VAD is
-        # cheap) and decode partials on the latest audio only. Otherwise step
-        # through it so every partial falls where it would live.
+        """Hand queued audio to the channels (VAD only, cheap).
+
+        Live: take the whole backlog, so partials are decoded on the latest
+        audio only (intermediate ones are dropped). Replay without dropping:
+        step through it so every partial falls where it would live.
+        """
         step = None if self.config.drop_partials_when_behind else 0.1 * len(self.streams)
         for chunk in self.buffer.get_all(step):
             stream = self.streams.get(chunk.speaker)
             if stream is not None:
                 stream.insert_audio(chunk)
+
+    def _publish_notices(self) -> None:
         for stream in self.streams.values():
             for event in stream.take_events():
                 self.publish(event)
@@ -258,17 +270,20 @@ class CallPipeline:
     def _loop(self) -> None:
         cfg = self.config
         while True:
+            backlog = self._backlog()  # measured before draining: how far behind we are
+            self.stats.max_backlog_s = max(self.stats.max_backlog_s, backlog)
+            behind = cfg.drop_partials_when_behind and backlog > cfg.max_lag_s
             self._feed()
-            self.stats.max_lag_s = max(self.stats.max_lag_s, self._lag())
-            did_final = False
+            self._publish_notices()
+            decoded = False
             for stream in self.streams.values():
                 while stream.finals_pending:
                     self._decode(stream, "final")
-                    did_final = True
-                if stream.speculation_due():
+                    decoded = True
+                if not behind and stream.speculation_due():
                     self._decode(stream, "speculative")
-                    did_final = True
-            if did_final:
+                    decoded = True
+            if decoded:
                 continue  # audio kept arriving while we decoded
             if self.buffer.drained():
                 for stream in self.streams.values():
@@ -280,7 +295,7 @@ class CallPipeline:
             due = [(o, s) for o, s in overdue if o >= 0]
             if due:
                 _, stream = max(due, key=lambda pair: pair[0])
-                if cfg.drop_partials_when_behind and self._lag() > cfg.max_lag_s:
+                if behind:
                     stream.skip_partial()
                     self.stats.partials_skipped += 1
                 else:

@@ -13,8 +13,9 @@ Why these settings:
 * **foreign_keys** on, **busy_timeout** 5 s so a reader never makes a writer
   fail outright.
 
-Opening also sweeps calls left ``active`` by a previous process into
-``interrupted``: the app is single-instance, so such a call's process died.
+Opening also sweeps calls left ``active`` by a process that no longer runs
+into ``interrupted`` (each call records its process id and host, so a second
+running instance never sweeps a live call).
 
 Thread rules: a ``Database`` may be shared by all threads, but SQLite
 connections are not: ``connection()`` lazily opens one connection *per
@@ -34,8 +35,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -130,6 +134,9 @@ class Database:
         self._lock = threading.Lock()
         self._connections: list[sqlite_utils.Database] = []
         self._closed = False
+        self.recording: set[str] = set()
+        """Calls a ``CallRecorder`` on this open database is writing right now."""
+        _OPEN.add(self)
 
     @classmethod
     def open(cls, path: Path | None = None) -> Database:
@@ -188,6 +195,7 @@ class Database:
         with self._lock:
             self._closed = True
             connections, self._connections = self._connections, []
+        _OPEN.discard(self)
         for db in connections:
             db.close()
         self._local = threading.local()
@@ -243,9 +251,14 @@ class Database:
     def _sweep_interrupted(self, db: sqlite_utils.Database) -> tuple[str, ...]:
         """Mark calls a dead process left ``active`` as ``interrupted``."""
         with db.atomic():
+            rows = db.execute(
+                "SELECT id, owner_pid, owner_host FROM calls WHERE status = 'active'"
+            ).fetchall()
+            live = {call for database in list(_OPEN) for call in database.recording}
             ids = tuple(
                 str(row[0])
-                for row in db.execute("SELECT id FROM calls WHERE status = 'active'").fetchall()
+                for row in rows
+                if str(row[0]) not in live and not _owner_alive(row[1], row[2])
             )
             now = now_iso()
             for call_id in ids:
@@ -261,6 +274,23 @@ class Database:
                     [call_id, json.dumps({"detected_at": now}), now],
                 )
         return ids
+
+
+_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
+"""Open databases in this process; their ``recording`` calls are live."""
+
+
+def _owner_alive(pid: object, host: object) -> bool:
+    """Whether another process that recorded a call still runs (on this host)."""
+    if not isinstance(pid, int) or host != socket.gethostname() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 _CALLS_SQL = (

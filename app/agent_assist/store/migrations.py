@@ -107,3 +107,11 @@ def m001_calls_utterances_events(db: sqlite_utils.Database) -> None:
 def m002_utterances_fts(db: sqlite_utils.Database) -> None:
     # Porter stemming so "refunds" finds "refund"; triggers keep it in step.
     db.table("utterances").enable_fts(["text"], create_triggers=True, tokenize="porter")
+
+
+@migration
+def m003_call_owner(db: sqlite_utils.Database) -> None:
+    # The process recording a call, so opening the database sweeps only calls
+    # whose process is gone, never a live call of another running instance.
+    db.execute("ALTER TABLE calls ADD COLUMN owner_pid INTEGER")
+    db.execute("ALTER TABLE calls ADD COLUMN owner_host TEXT")

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import socket
 from typing import Any
 
 from agent_assist.domain import (
@@ -74,12 +76,20 @@ class CallRecorder:
             match event:
                 case CallStarted():
                     db.execute(
-                        "INSERT INTO calls (id, started_at, status, source, speakers)"
-                        " VALUES (?, ?, 'active', ?, ?) ON CONFLICT (id) DO UPDATE"
+                        "INSERT INTO calls (id, started_at, status, source, speakers, owner_pid, owner_host)"
+                        " VALUES (?, ?, 'active', ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE"
                         " SET source = excluded.source, speakers = excluded.speakers",
-                        [event.call_id, now, event.source, json.dumps(list(event.speakers))],
+                        [
+                            event.call_id,
+                            now,
+                            event.source,
+                            json.dumps(list(event.speakers)),
+                            os.getpid(),
+                            socket.gethostname(),
+                        ],
                     )
                     self._known_calls.add(event.call_id)
+                    self._db.recording.add(event.call_id)
                 case FinalUtterance():
                     self._ensure_call(event.call_id, now)
                     words = [dataclasses.asdict(w) for w in event.words]
@@ -107,6 +117,7 @@ class CallRecorder:
                         [now, event.duration, event.reason, event.call_id],
                     )
                     self._known_calls.discard(event.call_id)
+                    self._db.recording.discard(event.call_id)
                 case Silence() | DeviceStatus() | PipelineError():
                     self._ensure_call(event.call_id, now)
                     payload = dataclasses.asdict(event)

@@ -105,6 +105,7 @@ class _PendingFinal:
     end: float
     audio: npt.NDArray[np.float32]
     transcript: Transcript | None = None  # decoded ahead (speculation confirmed)
+    attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ class _Speculation:
     utterance_id: str
     last_voiced: float
     end: float
-    transcript: Transcript
+    transcript: Transcript | None  # None: the early decode failed (the final decodes normally)
 
 
 class ChannelStream:
@@ -224,7 +225,7 @@ class ChannelStream:
                 and spec.utterance_id == utterance_id
                 and spec.last_voiced == ended.at
             )
-            if spec is not None and confirmed:
+            if spec is not None and spec.transcript is not None and confirmed:
                 self._finals.append(
                     _PendingFinal(
                         utterance_id, start, spec.end, np.zeros(0, np.float32), spec.transcript
@@ -300,6 +301,8 @@ class ChannelStream:
         last_voiced = self.segmenter.last_voiced
         end = min(self.position, last_voiced + self.options.vad.post_roll_s)
         audio = self._slice(self._utterance_start, end)
+        # Marked as tried before decoding, so a decoder that raises is not asked again.
+        self._speculation = _Speculation(self._current_id, last_voiced, end, None)
         result = self.decoder.transcribe(audio, self.options.final, previous=self._conditioning())
         self.decoded_seconds += len(audio) / SAMPLE_RATE
         self._speculation = _Speculation(self._current_id, last_voiced, end, result)
@@ -311,13 +314,21 @@ class ChannelStream:
         """Decode the oldest ended utterance; None if it held no words."""
         if not self._finals:
             return None
-        pending = self._finals.popleft()
+        pending = self._finals[0]
         result = pending.transcript
         if result is None:
-            result = self.decoder.transcribe(
-                pending.audio, self.options.final, previous=self._conditioning()
-            )
+            try:
+                result = self.decoder.transcribe(
+                    pending.audio, self.options.final, previous=self._conditioning()
+                )
+            except Exception:
+                # Kept for one retry; a second failure gives the utterance up.
+                pending.attempts += 1
+                if pending.attempts >= 2:
+                    self._finals.popleft()
+                raise
             self.decoded_seconds += len(pending.audio) / SAMPLE_RATE
+        self._finals.popleft()
         self._previous = (self._previous + result.tokens)[-64:]
         if not result.text:
             return None
