@@ -90,3 +90,40 @@ def test_corrupt_model(damage: str, models_home: Path, tmp_path: Path) -> None:
     _assert_clean_failure(out, "whisper-tiny.en" if damage == "truncate" else "speech model")
     verify = _cli("models", "verify", "whisper-tiny.en", home=home)
     assert verify.returncode != 0 and "corrupt" in verify.stdout + verify.stderr
+
+
+def test_data_folder_that_cannot_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = _cli("transcribe", str(SPEECH / "pocketsphinx" / "goforward.wav"), home=blocker / "home")
+    _assert_clean_failure(out, "AGENT_ASSIST_HOME")
+
+
+@pytest.mark.model
+def test_language_the_english_model_cannot_do(models_home: Path, tmp_path: Path) -> None:
+    out = _cli(
+        "transcribe",
+        str(SPEECH / "pocketsphinx" / "goforward.wav"),
+        "--language",
+        "de",
+        home=models_home,
+    )
+    _assert_clean_failure(out, "English-only", "--model base")
+    out = _cli(
+        "transcribe",
+        str(SPEECH / "pocketsphinx" / "goforward.wav"),
+        "--model",
+        "base",
+        "--language",
+        "xx",
+        home=models_home,
+    )
+    _assert_clean_failure(out)
+
+
+def test_text_times_grow_an_hour_field() -> None:
+    from agent_assist.cli.render import _clock
+
+    assert _clock(75.25, hours=False) == "01:15.2"
+    assert _clock(3725.0, hours=False) == "1:02:05.0"
+    assert _clock(3725.5) == "01:02:05.500"

@@ -9,11 +9,14 @@ the call row marked completed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from agent_assist.cli.render import FORMATS, TranscriptPrinter
+from agent_assist.domain import Event, FinalUtterance
 from agent_assist.errors import UserError
 
 __all__ = ["add_parsers"]
@@ -82,7 +85,41 @@ def _printer(args: argparse.Namespace) -> TranscriptPrinter:
     return TranscriptPrinter(args.format, sys.stdout, partials=args.partials, live_line=tty, colour=tty)
 
 
+class _Tally:
+    """Counts finals per speaker for the closing summary line."""
+
+    def __init__(self) -> None:
+        self.finals: dict[str, int] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, FinalUtterance):
+            self.finals[event.speaker.value] = self.finals.get(event.speaker.value, 0) + 1
+
+    def summary(self) -> str:
+        per_side = ", ".join(f"{who} {n}" for who, n in sorted(self.finals.items())) or "nothing heard"
+        return f"{sum(self.finals.values())} utterances ({per_side})"
+
+
+class _GuardedRecorder:
+    """The store's recorder; if writing fails (disk full, read-only), says so once
+    and lets the call go on on screen, and the command exits non-zero."""
+
+    def __init__(self, recorder: Callable[[Event], None]) -> None:
+        self._recorder = recorder
+        self.failure: Exception | None = None
+
+    def __call__(self, event: Event) -> None:
+        if self.failure is not None:
+            return
+        try:
+            self._recorder(event)
+        except Exception as exc:
+            self.failure = exc
+            print(f"\nwarning: the call is no longer being saved: {exc}", file=sys.stderr)
+
+
 def _run(source: Any, args: argparse.Namespace) -> int:
+    """Run one call from ``source`` with the model, store and printer the args ask for."""
     from agent_assist.events import EventBus
     from agent_assist.pipeline import CallPipeline, PipelineConfig
     from agent_assist.stt.loader import load_transcriber
@@ -90,38 +127,44 @@ def _run(source: Any, args: argparse.Namespace) -> int:
     language = None if args.language == "auto" else args.language
     decoder = load_transcriber(args.model, language=language, cpu_threads=args.threads)
     bus = EventBus()
-    recorder = None
-    if not args.no_store:
-        from agent_assist.store import CallRecorder, Database
+    with contextlib.ExitStack() as stack:
+        guard = None
+        if not args.no_store:
+            from agent_assist.store import CallRecorder, Database
 
-        recorder = CallRecorder(Database.open())
-        bus.subscribe(recorder)
-    bus.subscribe(_printer(args))
-    live = source.live or getattr(source, "realtime", False)
-    config = PipelineConfig(partials=args.partials, drop_partials_when_behind=live)
-    pipeline = CallPipeline(source, decoder, bus, config=config)
-    finals: dict[str, int] = {}
-    bus.subscribe(lambda e: _count_final(finals, e))
-    pipeline.start()
-    reason = "completed"
-    try:
-        pipeline.wait()
-    except KeyboardInterrupt:
-        print("\nending the call…", file=sys.stderr)
-        reason = "stopped by user"
-    finally:
-        pipeline.stop(reason)
-    per_side = ", ".join(f"{who} {n}" for who, n in sorted(finals.items())) or "nothing heard"
-    where = "not stored (--no-store)" if args.no_store else f"stored as call {pipeline.call_id}"
-    print(f"-- {reason}: {sum(finals.values())} utterances ({per_side}); {where}", file=sys.stderr)
+            db = stack.enter_context(Database.open())
+            for call_id in db.interrupted:
+                print(
+                    f"note: call {call_id} was cut off (its process ended); its utterances are kept",
+                    file=sys.stderr,
+                )
+            guard = _GuardedRecorder(CallRecorder(db))
+            bus.subscribe(guard)
+        bus.subscribe(_printer(args))
+        tally = _Tally()
+        bus.subscribe(tally)
+        live = source.live or getattr(source, "realtime", False)
+        config = PipelineConfig(partials=args.partials, drop_partials_when_behind=live)
+        pipeline = CallPipeline(source, decoder, bus, config=config)
+        reason = "completed"
+        pipeline.start()
+        try:
+            pipeline.wait()
+        except KeyboardInterrupt:
+            print("\nending the call…", file=sys.stderr)
+            reason = "stopped by user"
+        finally:
+            pipeline.stop(reason)
+    where = "not stored (--no-store)" if guard is None else f"stored as call {pipeline.call_id}"
+    print(f"-- {reason}: {tally.summary()}; {where}", file=sys.stderr)
+    error = getattr(source, "error", None)
+    if isinstance(error, UserError):  # a file damaged part-way: what was read is above
+        print(error.render(), file=sys.stderr)
+        return error.exit_code
+    if guard is not None and guard.failure is not None:
+        print(f"error: the call was not fully saved: {guard.failure}", file=sys.stderr)
+        return 5
     return 0
-
-
-def _count_final(counts: dict[str, int], event: object) -> None:
-    from agent_assist.domain import FinalUtterance
-
-    if isinstance(event, FinalUtterance):
-        counts[event.speaker.value] = counts.get(event.speaker.value, 0) + 1
 
 
 def _transcribe(args: argparse.Namespace) -> int:

@@ -65,7 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    log_path = _setup_logging(args.verbose)
+    try:
+        log_path = _setup_logging(args.verbose)
+    except OSError as exc:
+        print(
+            f"error: cannot write the log in the data folder: {exc}\n"
+            "fix: make the folder writable, or point AGENT_ASSIST_HOME at one that is",
+            file=sys.stderr,
+        )
+        return 2
     try:
         code: int = args.func(args)
         return code
@@ -77,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         log.exception("unexpected error")
-        print(f"internal error: {type(exc).__name__}: {exc}\ndetails: {log_path}", file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {exc} (details: {log_path})", file=sys.stderr)
         return 70
 
 

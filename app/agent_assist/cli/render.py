@@ -53,11 +53,16 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 def _clock(seconds: float, sep: str = ".", hours: bool = True) -> str:
+    """``HH:MM:SS.mmm`` for subtitles; the short ``MM:SS.s`` for text grows an
+    hour field only past an hour."""
     ms = round(max(0.0, seconds) * 1000)
     h, rest = divmod(ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}" if hours else f"{m:02d}:{s:02d}{sep}{ms // 100}"
+    if hours:
+        return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+    short = f"{m:02d}:{s:02d}{sep}{ms // 100}"
+    return f"{h}:{short}" if h else short
 
 
 class TranscriptPrinter:

@@ -26,9 +26,115 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_assist.domain import SAMPLE_RATE
-from agent_assist.errors import ModelError
+from agent_assist.errors import ModelError, UserError
 
 __all__ = ["DecodeOptions", "Transcript", "TranscriptWord", "WhisperTranscriber"]
+
+_LANGUAGE_CODES = frozenset(
+    [
+        "en",
+        "zh",
+        "de",
+        "es",
+        "ru",
+        "ko",
+        "fr",
+        "ja",
+        "pt",
+        "tr",
+        "pl",
+        "ca",
+        "nl",
+        "ar",
+        "sv",
+        "it",
+        "id",
+        "hi",
+        "fi",
+        "vi",
+        "he",
+        "uk",
+        "el",
+        "ms",
+        "cs",
+        "ro",
+        "da",
+        "hu",
+        "ta",
+        "no",
+        "th",
+        "ur",
+        "hr",
+        "bg",
+        "lt",
+        "la",
+        "mi",
+        "ml",
+        "cy",
+        "sk",
+        "te",
+        "fa",
+        "lv",
+        "bn",
+        "sr",
+        "az",
+        "sl",
+        "kn",
+        "et",
+        "mk",
+        "br",
+        "eu",
+        "is",
+        "hy",
+        "ne",
+        "mn",
+        "bs",
+        "kk",
+        "sq",
+        "sw",
+        "gl",
+        "mr",
+        "pa",
+        "si",
+        "km",
+        "sn",
+        "yo",
+        "so",
+        "af",
+        "oc",
+        "ka",
+        "be",
+        "tg",
+        "sd",
+        "gu",
+        "am",
+        "yi",
+        "lo",
+        "uz",
+        "fo",
+        "ht",
+        "ps",
+        "tk",
+        "nn",
+        "mt",
+        "sa",
+        "lb",
+        "my",
+        "bo",
+        "tl",
+        "mg",
+        "as",
+        "tt",
+        "haw",
+        "ln",
+        "ha",
+        "ba",
+        "jw",
+        "su",
+        "yue",
+    ]
+)
+"""Whisper's languages (as in faster-whisper's tokenizer), checked before loading."""
 
 _PREPEND = "\"'“¿([{-"
 _APPEND = "\"'.。,，!！?？:：”)]}、"
@@ -125,13 +231,23 @@ class WhisperTranscriber:
                 cpu_threads=cpu_threads,
                 local_files_only=True,
             )
-        except (RuntimeError, ValueError, OSError) as exc:
+        except Exception as exc:  # CTranslate2/tokenizers raise many types for a damaged folder
             raise ModelError(
                 f"cannot load the speech model in {model_dir}: {exc}",
                 "run `agent-assist models verify` and reinstall with `agent-assist models install --force`",
             ) from exc
         self.model_dir = model_dir
         self.multilingual: bool = bool(self._model.model.is_multilingual)
+        if not self.multilingual and language not in (None, "en"):
+            raise UserError(
+                f"the speech model in {model_dir} is English-only and cannot transcribe '{language}'",
+                "use the multilingual model: --model base --language " + str(language),
+            )
+        if language is not None and language not in _LANGUAGE_CODES:
+            raise UserError(
+                f"unknown language code '{language}'",
+                "use a two-letter code such as en, de, fr, es, or 'auto' to detect it",
+            )
         self.language = language if self.multilingual else "en"
         self.min_context_s = min_context_s
         self.margin_s = margin_s
