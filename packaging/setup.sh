@@ -26,7 +26,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 DEBIAN_FRONTEND=noninteractive
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- system packages -----------------------------------------------------------
-APT_PKGS=(libportaudio2 libsndfile1 espeak-ng sox pulseaudio pulseaudio-utils xvfb)
+APT_PKGS=(python3-venv libportaudio2 libsndfile1 espeak-ng sox pulseaudio pulseaudio-utils xvfb)
 missing=()
 for pkg in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -47,7 +47,7 @@ if [ ! -x .venv/bin/python ]; then
   step "creating .venv"
   "$PYTHON" -m venv .venv
 fi
-PIP=(.venv/bin/python -m pip install -q)
+PIP=(.venv/bin/python -m pip install -q -c packaging/constraints.txt)
 .venv/bin/python -m pip install -q --upgrade pip
 if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   step "installing CPU-only PyTorch ($TORCH_SPEC)"
