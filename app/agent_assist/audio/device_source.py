@@ -16,10 +16,11 @@ Customer side per OS (what sounddevice/PortAudio can do):
   streams in one process can capture two different sources). ``devices``
   lists the sources as ``pulse:<source>`` (from ``pactl``).
 * Windows: sounddevice has no WASAPI loopback (python-sounddevice issue 510).
-  The fallback is the ``soundcard`` package (extra ``[windows]``), whose
-  ``get_microphone(id, include_loopback=True)`` records an output; a
-  ``LoopbackSource`` on it is not written yet. Meanwhile: a virtual cable
-  (VB-Audio Cable) as the softphone's output, captured here by name.
+  ``from_names`` hands a ``--customer`` of the form ``loopback:<output>`` (on
+  Windows also any name no input matches) to ``loopback_source.LoopbackSource``
+  (the ``soundcard`` package, extra ``[windows]``), joined with the agent's
+  input by a ``CombinedSource``. A virtual cable (VB-Audio Cable) as the
+  softphone's output, captured here by name, works too.
 * macOS: route the softphone's output to a virtual device (BlackHole, plus a
   Multi-Output Device to still hear it) and select it by name.
 
@@ -58,7 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_assist.audio import devices, pulse
-from agent_assist.audio.base import ChunkSink
+from agent_assist.audio.base import AudioSource, ChunkSink
 from agent_assist.audio.devices import InputDevice
 from agent_assist.audio.resample import StreamResampler
 from agent_assist.clock import Clock, SystemClock
@@ -275,8 +276,11 @@ class DeviceSource:
         customer: str | None = None,
         single: str | None = None,
         **options: Any,
-    ) -> DeviceSource:
-        """From CLI-style names; nothing given = single-device mode on the default input."""
+    ) -> AudioSource:
+        """From CLI-style names; nothing given = single-device mode on the default input.
+
+        ``customer="loopback:<output>"`` (see the module docstring) records an output.
+        """
         if single is not None and (agent or customer):
             raise AudioError(
                 "single-device mode cannot be combined with agent/customer devices",
@@ -284,6 +288,15 @@ class DeviceSource:
             )
         if agent is None and customer is None:
             return cls({Speaker.MIXED: single}, **options)
+        # The customer side from an output's loopback (LoopbackSource, soundcard):
+        from agent_assist.audio.loopback_source import CombinedSource, LoopbackSource, loopback_target
+
+        if (output := loopback_target(customer)) is not None:
+            same = {k: options[k] for k in options.keys() & LoopbackSource.OPTIONS}  # clock etc.
+            theirs = LoopbackSource(output, **same)
+            if agent is None:
+                return theirs
+            return CombinedSource(cls({Speaker.AGENT: agent}, **options), theirs)
         named = {Speaker.AGENT: agent, Speaker.CUSTOMER: customer}
         return cls({s: n for s, n in named.items() if n is not None}, **options)
 
