@@ -1,8 +1,7 @@
 """Shared fixtures: an isolated data folder per test, the real installed models.
 
 Every test gets its own ``AGENT_ASSIST_HOME`` so nothing touches the user's
-call history. Models are installed once per session into a shared folder (the
-installer hardlinks from the model packages, so this is fast) and verified.
+call history. Models are installed (copied) once per session into a shared folder.
 """
 
 from __future__ import annotations
@@ -46,6 +45,15 @@ def models_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         else:
             os.environ["AGENT_ASSIST_HOME"] = old
     yield home
+
+
+@pytest.fixture
+def tiny_home(models_home: Path, tmp_path: Path) -> Path:
+    """A fresh data folder (for a subprocess) whose tiny.en links to the installed one."""
+    home = tmp_path / "tiny-home"
+    (home / "models").mkdir(parents=True)
+    os.symlink(models_home / "models" / "whisper-tiny.en", home / "models" / "whisper-tiny.en")
+    return home
 
 
 @pytest.fixture(scope="session")

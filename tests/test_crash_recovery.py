@@ -16,10 +16,8 @@ from tests.conftest import ROOT
 
 @pytest.mark.slow
 @pytest.mark.model
-def test_kill_9_mid_call_keeps_every_final(models_home: Path, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    (home / "models").mkdir(parents=True)
-    os.symlink(models_home / "models" / "whisper-tiny.en", home / "models" / "whisper-tiny.en")
+def test_kill_9_mid_call_keeps_every_final(tiny_home: Path) -> None:
+    home = tiny_home
     env = {**os.environ, "AGENT_ASSIST_HOME": str(home)}
     proc = subprocess.Popen(
         [

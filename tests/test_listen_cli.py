@@ -24,13 +24,6 @@ from agent_assist.domain import Speaker
 from tests.test_audio_device import NEEDS_PULSE, play, pulse, speech  # noqa: F401  (fixtures)
 
 
-def _home(models_home: Path, tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    (home / "models").mkdir(parents=True)
-    os.symlink(models_home / "models" / "whisper-tiny.en", home / "models" / "whisper-tiny.en")
-    return home
-
-
 def _listen(server: PulseServer, home: Path) -> subprocess.Popen[str]:
     """`agent-assist listen` on the two null sinks' monitors; killed after 120 s at most."""
     env = {**os.environ, **server.env, "AGENT_ASSIST_HOME": str(home)}
@@ -76,33 +69,10 @@ def _events_until(lines: Iterator[str], done: object) -> list[dict[str, object]]
 def test_listen_transcribes_both_channels_and_ctrl_c_ends_the_call(
     pulse: PulseServer,  # noqa: F811
     speech: dict[Speaker, tuple[Path, tuple[float, float]]],  # noqa: F811
-    models_home: Path,
-    tmp_path: Path,
+    tiny_home: Path,
 ) -> None:
-    home = tmp_path / "home"
-    (home / "models").mkdir(parents=True)
-    os.symlink(models_home / "models" / "whisper-tiny.en", home / "models" / "whisper-tiny.en")
-    env = {**os.environ, **pulse.env, "AGENT_ASSIST_HOME": str(home)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agent_assist",
-            "listen",
-            "--agent",
-            "headset.monitor",
-            "--customer",
-            "softphone.monitor",
-            "--format",
-            "jsonl",
-            "--no-partials",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    home = tiny_home
+    proc = _listen(pulse, home)
     assert proc.stdout is not None and proc.stderr is not None
     try:
         first = json.loads(proc.stdout.readline())
@@ -148,10 +118,9 @@ def test_listen_transcribes_both_channels_and_ctrl_c_ends_the_call(
 def test_softphone_sink_vanishing_mid_call_keeps_what_was_heard(
     pulse: PulseServer,  # noqa: F811
     speech: dict[Speaker, tuple[Path, tuple[float, float]]],  # noqa: F811
-    models_home: Path,
-    tmp_path: Path,
+    tiny_home: Path,
 ) -> None:
-    home = _home(models_home, tmp_path)
+    home = tiny_home
     proc = _listen(pulse, home)
     assert proc.stdout is not None
     try:
