@@ -64,6 +64,8 @@ class PipelineConfig:
         batch_s: the worker wakes for this much new audio per channel (two VAD
             frames): idle CPU fell from 4.4% to about half of that, for ~30 ms
             more latency on average.
+        idle_batch_s: the same while nobody speaks: noticing speech start up to
+            ~0.1 s later costs no final latency, and halves what idle costs.
     """
 
     stream: StreamOptions = field(default_factory=StreamOptions)
@@ -73,6 +75,7 @@ class PipelineConfig:
     live_buffer_s: float = 60.0
     replay_buffer_s: float = 4.0
     batch_s: float = 0.064
+    idle_batch_s: float = 0.16
 
 
 @dataclass(slots=True)
@@ -301,5 +304,6 @@ class CallPipeline:
                 else:
                     self._decode(stream, "partial")
                 continue
-            batch = cfg.batch_s * len(self.streams)
-            self.buffer.wait_for_data(timeout=cfg.batch_s * 2, min_seconds=batch)
+            speaking = any(s.segmenter.in_speech for s in self.streams.values())
+            batch_s = cfg.batch_s if speaking else cfg.idle_batch_s
+            self.buffer.wait_for_data(timeout=batch_s * 2, min_seconds=batch_s * len(self.streams))
