@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import shutil
 import threading
 from typing import Any, Literal, TextIO
 
@@ -123,7 +124,11 @@ class TranscriptPrinter:
             )
         elif isinstance(event, PartialText) and self.partials:
             if self.live_line:
-                line = f"[{_clock(event.start, hours=False)}] {self._who(event.speaker.value)}: {event.text} …"
+                # One physical line: a wrapped one could not be rewritten in place.
+                head = f"[{_clock(event.start, hours=False)}] {event.speaker.value}: "
+                room = max(10, shutil.get_terminal_size().columns - 1 - len(head) - 2)
+                text = event.text if len(event.text) <= room else "…" + event.text[-(room - 1) :]
+                line = f"[{_clock(event.start, hours=False)}] {self._who(event.speaker.value)}: {text} …"
                 self._write(
                     f"{_CLEAR}{_DIM if self.colour else ''}{line}{_RESET if self.colour else ''}"
                 )
