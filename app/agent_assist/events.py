@@ -2,8 +2,8 @@
 
 Why synchronous: the pipeline's worker thread publishes, and each subscriber
 must return quickly (store writes one row, the UI bridge re-emits as a queued
-Qt signal, the CLI prints a line). A subscriber that raises is reported once on
-stderr-free logging and never breaks the pipeline.
+Qt signal, the CLI prints a line). A subscriber that raises is logged (to the log
+file, not the terminal) and never breaks the pipeline or the other subscribers.
 
 Thread rules: ``subscribe``/``unsubscribe`` and ``publish`` may be called from
 any thread; subscribers run on the publishing thread, in subscription order.
