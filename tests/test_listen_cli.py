@@ -156,3 +156,23 @@ def test_softphone_sink_vanishing_mid_call_keeps_what_was_heard(
         stored = {u.utterance_id for u in db.utterances(str(first["call_id"]))}
     # what was final before the loss is still there, and so is what came after
     assert {str(f["utterance_id"]) for f in finals_before + finals_after} <= stored
+
+
+@NEEDS_PULSE
+@pytest.mark.audio
+def test_devices_lists_inputs_and_loopback_outputs(pulse: PulseServer, tmp_path: Path) -> None:  # noqa: F811
+    env = {**os.environ, **pulse.env, "AGENT_ASSIST_HOME": str(tmp_path / "home")}
+    out = subprocess.run(
+        [sys.executable, "-m", "agent_assist", "devices"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    inputs, _, outputs = out.stdout.partition("outputs whose sound can be captured")
+    assert "softphone.monitor" in inputs and "headset.monitor" in inputs
+    pytest.importorskip("soundcard")
+    assert "softphone" in outputs

@@ -214,6 +214,22 @@ def _devices(args: argparse.Namespace) -> int:
             "no audio input devices found",
             "plug in a headset, and check the sound server runs (Linux: `pactl list short sources`)",
         )
+    print("inputs (--agent, --customer, --device):")
     for d in devices:
         print(d.describe())
+    outputs = _loopback_outputs()
+    if outputs:
+        print("outputs whose sound can be captured (--customer loopback:NAME):")
+        for line in outputs:
+            print(line)
     return 0
+
+
+def _loopback_outputs() -> list[str]:
+    """Outputs for loopback capture, when soundcard is installed and can see any."""
+    try:
+        from agent_assist.audio.loopback_source import list_outputs
+
+        return [o.describe() for o in list_outputs()]
+    except (UserError, ImportError, OSError, RuntimeError):
+        return []  # no soundcard, or no sound server: inputs are still listed
