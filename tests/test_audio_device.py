@@ -17,6 +17,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -147,24 +148,31 @@ def wait_captured(sink: LiveSink, speakers: tuple[Speaker, ...], until: float) -
     )
 
 
-@pytest.mark.audio
-@NEEDS_PULSE
-def test_monitor_capture_puts_speech_at_the_right_call_time(pulse: PulseServer, speech: dict) -> None:
-    clip, (clip_on, clip_off) = speech[CUSTOMER]
-    source = DeviceSource({CUSTOMER: "softphone.monitor"})
-    assert source.devices[CUSTOMER].pulse_source == "softphone.monitor"
+def capture_clip(
+    pulse: PulseServer, source: Any, clip: Path, clip_off: float
+) -> tuple[LiveSink, float, float]:
+    """Start ``source``, play ``clip`` into the softphone sink once audio flows,
+    stop after it ends (``clip_off`` s in); returns the sink and the call times
+    of playing and stopping."""
     sink = LiveSink()
     source.start(sink)
     try:
         wait_captured(sink, (CUSTOMER,), 0.3)
-        assert "PULSE_SOURCE" not in os.environ  # set only while the stream opened
         played_at = call_time(source)
         play(pulse, clip, "softphone")
         wait_captured(sink, (CUSTOMER,), played_at + clip_off + 0.5)
     finally:
         source.stop()
         stopped_at = call_time(source)
+    return sink, played_at, stopped_at
 
+
+def assert_clip_landed(
+    sink: LiveSink, played_at: float, stopped_at: float, bounds: tuple[float, float]
+) -> None:
+    """The whole clip is on the customer channel at the call time it was played,
+    and call time ran with the wall clock from 0 to the stop."""
+    clip_on, clip_off = bounds
     chunks = sink.chunks_of(CUSTOMER)
     assert_contiguous(chunks)
     on, off = speech_bounds(audio_of(chunks))
@@ -174,6 +182,17 @@ def test_monitor_capture_puts_speech_at_the_right_call_time(pulse: PulseServer, 
     assert off - on == pytest.approx(clip_off - clip_on, abs=0.1)  # the whole utterance
     assert chunks[0].start == 0.0
     assert chunks[-1].end == pytest.approx(stopped_at, abs=0.3)  # call time = elapsed time
+
+
+@pytest.mark.audio
+@NEEDS_PULSE
+def test_monitor_capture_puts_speech_at_the_right_call_time(pulse: PulseServer, speech: dict) -> None:
+    clip, (clip_on, clip_off) = speech[CUSTOMER]
+    source = DeviceSource({CUSTOMER: "softphone.monitor"})
+    assert source.devices[CUSTOMER].pulse_source == "softphone.monitor"
+    sink, played_at, stopped_at = capture_clip(pulse, source, clip, clip_off)
+    assert "PULSE_SOURCE" not in os.environ  # set only while the stream opened
+    assert_clip_landed(sink, played_at, stopped_at, (clip_on, clip_off))
     assert [(s[0], s[1]) for s in sink.statuses] == [
         (CUSTOMER, DeviceState.OPEN),
         (CUSTOMER, DeviceState.CLOSED),

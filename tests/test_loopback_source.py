@@ -83,24 +83,8 @@ def test_loopback_capture_puts_speech_at_the_right_call_time(pulse: PulseServer,
     source = LoopbackSource("softphone")
     assert source.device.loopback_id == "softphone.monitor"
     assert source.speakers == (CUSTOMER,) and source.live
-    sink = LiveSink()
-    source.start(sink)
-    try:
-        wait_captured(sink, (CUSTOMER,), 0.3)
-        played_at = call_time(source)
-        play(pulse, clip, "softphone")
-        wait_captured(sink, (CUSTOMER,), played_at + clip_off + 0.5)
-    finally:
-        source.stop()
-        stopped_at = call_time(source)
-
-    chunks = sink.chunks_of(CUSTOMER)
-    assert_contiguous(chunks)
-    on, off = speech_bounds(audio_of(chunks))
-    assert played_at + clip_on - 0.05 <= on <= played_at + clip_on + 0.5
-    assert off - on == pytest.approx(clip_off - clip_on, abs=0.1)  # the whole utterance
-    assert chunks[0].start == 0.0
-    assert chunks[-1].end == pytest.approx(stopped_at, abs=0.3)  # call time = elapsed time
+    sink, played_at, stopped_at = tad.capture_clip(pulse, source, clip, clip_off)
+    tad.assert_clip_landed(sink, played_at, stopped_at, (clip_on, clip_off))
     assert [(s[0], s[1]) for s in sink.statuses] == [
         (CUSTOMER, OPEN),
         (CUSTOMER, CLOSED),
