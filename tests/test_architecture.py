@@ -18,6 +18,7 @@ ALLOWED = {
     "audio": {"domain", "clock", "errors"},
     "stt": {"domain", "models", "errors", "clock"},
     "store": {"domain", "paths", "errors"},
+    "knowledge": {"domain", "models", "store", "paths", "errors"},
     "pipeline": {"domain", "audio", "stt", "events", "clock", "errors"},
     "cli": {"*"},
 }

@@ -43,7 +43,7 @@ def _setup_logging(verbose: bool) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent_assist.cli import call_cmds, models_cmd
+    from agent_assist.cli import call_cmds, models_cmd, pack_cmd
 
     parser = argparse.ArgumentParser(
         prog="agent-assist",
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     call_cmds.add_parsers(sub)
     models_cmd.add_parser(sub)
+    pack_cmd.add_parser(sub)
     return parser
 
 
