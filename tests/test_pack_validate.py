@@ -93,3 +93,20 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 @pytest.mark.skipif(not (EXAMPLE / "pack.toml").exists(), reason="example pack not written yet")
 def test_the_example_pack_is_valid() -> None:
     assert _messages(EXAMPLE) == []
+
+
+def test_cli_validates_a_zip_and_refuses_a_hostile_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import zipfile
+
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w") as zf:
+        zf.writestr("acme/pack.toml", GOOD_MANIFEST)
+        zf.writestr("acme/articles/a.md", "---\nid: a\n---\n# A\ntext\n")
+    assert main(["pack", "validate", str(good)]) == 0
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("../escape.md", "x")
+    assert main(["pack", "validate", str(bad)]) == 6
+    assert "outside the pack" in capsys.readouterr().err
