@@ -1,6 +1,7 @@
 """``agent-assist pack …``: supervisor commands for knowledge packs.
 
-Only ``validate`` exists so far (issue 3 adds build, install, search, eval).
+``validate``, ``build`` (into a folder) and ``search`` exist so far; install,
+rollback and eval come with the rest of issue 3.
 """
 
 from __future__ import annotations
@@ -18,6 +19,16 @@ def add_parser(sub: Any) -> None:
     p = commands.add_parser("validate", help="list every problem in a pack folder, with file and line")
     p.add_argument("path", type=Path, help="the pack folder (with pack.toml), or a .zip of it")
     p.set_defaults(func=_validate)
+    p = commands.add_parser("build", help="validate, chunk, embed and index a pack into a folder")
+    p.add_argument("path", type=Path, help="the pack folder")
+    p.add_argument("--out", type=Path, help="index folder (default: PATH/.index)")
+    p.set_defaults(func=_build)
+    p = commands.add_parser("search", help="ranked snippets for a query, with source and score")
+    p.add_argument("query")
+    p.add_argument("--index", type=Path, required=True, help="a folder made by `pack build`")
+    p.add_argument("-k", type=int, default=5, help="how many snippets (default 5)")
+    p.add_argument("--mode", choices=("hybrid", "vector", "keyword"), default="hybrid")
+    p.set_defaults(func=_search)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -41,4 +52,46 @@ def _report(root: Path, validate_pack: Any) -> int:
         print(f"{len(problems)} problem(s) in {root}")
         return 1
     print(f"{root}: valid")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from agent_assist.errors import UserError
+    from agent_assist.knowledge.embedder import Embedder
+    from agent_assist.knowledge.index import build_index
+    from agent_assist.knowledge.validate import validate_pack
+
+    root: Path = args.path
+    problems = validate_pack(root)
+    if problems:
+        for problem in problems:
+            print(problem.render(root))
+        raise UserError(
+            f"{root} has {len(problems)} problem(s); nothing was built", "fix them and build again"
+        )
+    out = args.out or root / ".index"
+    info = build_index(root, out, Embedder())
+    print(
+        f"built {info['pack']} {info['version']}: {info['documents']} documents, {info['chunks']} chunks "
+        f"in {info['build_seconds']} s -> {out}"
+    )
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from agent_assist.errors import UserError
+    from agent_assist.knowledge.embedder import Embedder
+    from agent_assist.knowledge.index import PackIndex
+
+    if not (args.index / "index.json").is_file():
+        raise UserError(
+            f"{args.index} is not a built pack index", "build one with `agent-assist pack build PACK`"
+        )
+    index = PackIndex(args.index, Embedder())
+    for n, hit in enumerate(index.search(args.query, args.k, args.mode), 1):
+        print(
+            f"{n}. {hit.doc_id}#{hit.anchor}  (score {hit.score:.4f}, similarity {hit.similarity:.2f})"
+        )
+        print(f"   {' > '.join(hit.heading_path)}")
+        print(f"   {hit.text[:160].replace(chr(10), ' ')}")
     return 0
