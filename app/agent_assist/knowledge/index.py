@@ -109,6 +109,9 @@ class PackIndex:
         self._vectors: Any = faiss.read_index(str(folder / "vectors.faiss"))
         self._db = sqlite_utils.Database(folder / "chunks.sqlite")
 
+    def close(self) -> None:
+        self._db.close()
+
     def _chunk(self, pos: int) -> dict[str, Any]:
         return dict(self._db.table("chunks").get(pos))
 
