@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Document", "Section", "parse_faq", "parse_markdown", "slug"]
+__all__ = ["Document", "Section", "front_matter", "parse_faq", "parse_markdown", "slug"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,9 @@ def slug(text: str) -> str:
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
-def _front_matter(lines: list[str]) -> tuple[dict[str, str], int]:
+def front_matter(lines: list[str]) -> tuple[dict[str, str], int]:
+    """``key: value`` lines between ``---`` fences; returns them and the index of
+    the first body line (0 when there is no front matter)."""
     if not lines or lines[0].strip() != "---":
         return {}, 0
     fields: dict[str, str] = {}
@@ -64,7 +66,7 @@ def _front_matter(lines: list[str]) -> tuple[dict[str, str], int]:
 def parse_markdown(path: Path) -> Document:
     """An article: front matter (id, category, tags), ``# Title``, ``##`` sections."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    fields, body_start = _front_matter(lines)
+    fields, body_start = front_matter(lines)
     title = path.stem.replace("-", " ").capitalize()
     stack: list[tuple[int, str]] = []
     sections: list[Section] = []

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent_assist.knowledge.documents import front_matter
+
 __all__ = ["Problem", "validate_pack"]
 
 _ID = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
@@ -95,21 +97,6 @@ def _check_manifest(root: Path, out: _Collector) -> None:
         out.add(path, _line_of(text, "version"), f"version '{pack['version']}' must look like 1.2.3")
 
 
-def _front_matter(text: str) -> tuple[dict[str, str], int]:
-    """Simple ``key: value`` front matter between ``---`` lines; returns (fields, body line)."""
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != "---":
-        return {}, 1
-    fields: dict[str, str] = {}
-    for number, line in enumerate(lines[1:], 2):
-        if line.strip() == "---":
-            return fields, number + 1
-        key, sep, value = line.partition(":")
-        if sep:
-            fields[key.strip()] = value.strip()
-    return fields, 1
-
-
 def _check_articles(root: Path, out: _Collector) -> set[str]:
     ids: dict[str, Path] = {}
     folder = root / "articles"
@@ -130,7 +117,8 @@ def _check_articles(root: Path, out: _Collector) -> set[str]:
         except UnicodeDecodeError as exc:
             out.add(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")
             continue
-        fields, body = _front_matter(text)
+        fields, start = front_matter(text.splitlines())
+        body = start + 1  # 1-based line of the first body line
         article_id = fields.get("id", path.stem)
         if "id" in fields and article_id != path.stem:
             out.add(
