@@ -6,6 +6,7 @@ call history. Models are installed (copied) once per session into a shared folde
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -29,22 +30,29 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def models_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A data folder with the speech models installed (session-wide)."""
-    home = tmp_path_factory.mktemp("models-home")
+@contextlib.contextmanager
+def data_home(path: Path) -> Iterator[Path]:
+    """Point ``AGENT_ASSIST_HOME`` at ``path`` for a block (session fixtures
+    cannot use monkeypatch), restoring it after."""
     old = os.environ.get("AGENT_ASSIST_HOME")
-    os.environ["AGENT_ASSIST_HOME"] = str(home)
+    os.environ["AGENT_ASSIST_HOME"] = str(path)
     try:
-        from agent_assist.models import install
-
-        install("whisper-tiny.en", progress=False)
+        yield path
     finally:
         if old is None:
             os.environ.pop("AGENT_ASSIST_HOME", None)
         else:
             os.environ["AGENT_ASSIST_HOME"] = old
-    yield home
+
+
+@pytest.fixture(scope="session")
+def models_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with the speech models installed (session-wide)."""
+    from agent_assist.models import install
+
+    with data_home(tmp_path_factory.mktemp("models-home")) as home:
+        install("whisper-tiny.en", progress=False)
+    return home
 
 
 @pytest.fixture

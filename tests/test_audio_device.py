@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -137,9 +138,11 @@ def play(server: PulseServer, path: Path, sink: str) -> None:
     assert proc.returncode == 0, err
 
 
-def call_time(source: DeviceSource) -> float:
+def call_time(source: Any) -> float:
+    """Seconds since the source's call time zero (its clock, else the system clock)."""
     assert source.started_at is not None
-    return source.clock.now() - source.started_at
+    clock = getattr(source, "clock", None)
+    return (clock.now() if clock is not None else time.monotonic()) - source.started_at
 
 
 def wait_captured(sink: LiveSink, speakers: tuple[Speaker, ...], until: float) -> None:
@@ -200,9 +203,11 @@ def test_monitor_capture_puts_speech_at_the_right_call_time(pulse: PulseServer, 
     assert sink.ended == [CUSTOMER]
 
 
-def capture_two(pulse: PulseServer, speech: dict) -> tuple[LiveSink, float, float]:
-    """Customer speaks into the softphone, then the agent into the headset."""
-    source = DeviceSource.from_names(agent="headset.monitor", customer="softphone.monitor")
+def capture_two(pulse: PulseServer, speech: dict, source: Any = None) -> tuple[LiveSink, float, float]:
+    """Customer speaks into the softphone, then the agent into the headset
+    (captured by ``source``, by default both null sinks' monitors)."""
+    if source is None:
+        source = DeviceSource.from_names(agent="headset.monitor", customer="softphone.monitor")
     assert source.speakers == (AGENT, CUSTOMER)
     sink = LiveSink()
     source.start(sink)

@@ -34,6 +34,7 @@ from tests.test_audio_device import (
     LiveSink,
     assert_contiguous,
     audio_of,
+    call_time,
     play,
     speech_bounds,
     wait_captured,
@@ -51,12 +52,6 @@ OPEN, LOST, REOPENED, CLOSED = (
     DeviceState.REOPENED,
     DeviceState.CLOSED,
 )
-
-
-def call_time(source: LoopbackSource | CombinedSource) -> float:
-    """Seconds since the source's call time zero (the sources run on the system clock)."""
-    assert source.started_at is not None
-    return time.monotonic() - source.started_at
 
 
 @pytest.fixture
@@ -100,17 +95,7 @@ def test_agent_microphone_and_customer_loopback_share_one_call(pulse: PulseServe
     assert isinstance(source, CombinedSource)
     assert source.speakers == (AGENT, CUSTOMER)
     assert source.name == "agent: pulse:headset.monitor + customer: loopback:softphone"
-    sink = LiveSink()
-    source.start(sink)
-    try:
-        wait_captured(sink, (AGENT, CUSTOMER), 0.3)
-        customer_at = call_time(source)
-        play(pulse, speech[CUSTOMER][0], "softphone")
-        agent_at = call_time(source)
-        play(pulse, speech[AGENT][0], "headset")
-        wait_captured(sink, (AGENT, CUSTOMER), agent_at + speech[AGENT][1][1] + 0.5)
-    finally:
-        source.stop()
+    sink, customer_at, agent_at = tad.capture_two(pulse, speech, source)
 
     cut = round(agent_at * SAMPLE_RATE)
     customer, agent = audio_of(sink.chunks_of(CUSTOMER)), audio_of(sink.chunks_of(AGENT))

@@ -8,34 +8,23 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, data_home
 
 EXAMPLE = ROOT / "knowledge" / "northwind-home"
 
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    import os
-
+    from agent_assist.knowledge.embedder import Embedder
+    from agent_assist.knowledge.index import PackIndex, build_index
     from agent_assist.models import install
 
-    home = tmp_path_factory.mktemp("embed-home")
-    old = os.environ.get("AGENT_ASSIST_HOME")
-    os.environ["AGENT_ASSIST_HOME"] = str(home)
-    try:
+    with data_home(tmp_path_factory.mktemp("embed-home")) as home:
         install("all-minilm-l6-v2", progress=False)
-        from agent_assist.knowledge.embedder import Embedder
-        from agent_assist.knowledge.index import PackIndex, build_index
-
         embedder = Embedder()
         info = build_index(EXAMPLE, home / "index", embedder)
         assert info["pack"] == "northwind-home" and info["chunks"] > 100
         index = PackIndex(home / "index", embedder)
-    finally:
-        if old is None:
-            os.environ.pop("AGENT_ASSIST_HOME", None)
-        else:
-            os.environ["AGENT_ASSIST_HOME"] = old
     yield index
     index.close()
 
