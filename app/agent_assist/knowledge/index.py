@@ -27,16 +27,19 @@ import numpy as np
 import sqlite_utils
 
 from agent_assist.knowledge.chunking import chunk_document
-from agent_assist.knowledge.documents import Document, parse_faq, parse_markdown
 from agent_assist.knowledge.embedder import EMBEDDER_ID, Embedder
+from agent_assist.knowledge.loading import load_documents
 
-__all__ = ["Hit", "PackIndex", "build_index", "load_documents"]
+__all__ = ["Hit", "PackIndex", "build_index"]
 
 RRF_K = 60
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """One snippet with its citation: pack, document, heading path and anchor."""
+
+    pack: str
     chunk_id: str
     doc_id: str
     title: str
@@ -45,13 +48,6 @@ class Hit:
     text: str
     score: float  # fused RRF score
     similarity: float  # cosine of the query to this chunk (0 if found by keywords only)
-
-
-def load_documents(root: Path) -> list[Document]:
-    docs = [parse_markdown(p) for p in sorted((root / "articles").glob("*.md"))]
-    if (root / "faq.csv").is_file():
-        docs += parse_faq(root / "faq.csv")
-    return docs
 
 
 def build_index(root: Path, out: Path, embedder: Embedder) -> dict[str, Any]:
@@ -149,6 +145,7 @@ class PackIndex:
                 sim = float(np.dot(q[0], self._vectors.reconstruct(pos)))
             hits.append(
                 Hit(
+                    self.info["pack"],
                     row["id"],
                     row["doc_id"],
                     row["title"],
