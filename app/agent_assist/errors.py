@@ -8,7 +8,7 @@ with ``exit_code``.
 
 from __future__ import annotations
 
-__all__ = ["AudioError", "ModelError", "UserError"]
+__all__ = ["AudioError", "ModelError", "PackError", "UserError"]
 
 
 class UserError(Exception):
@@ -42,3 +42,9 @@ class AudioError(UserError):
     """An audio file or device cannot be read."""
 
     exit_code = 4
+
+
+class PackError(UserError):
+    """A knowledge pack (or a file in it, or its built index) cannot be used."""
+
+    exit_code = 6

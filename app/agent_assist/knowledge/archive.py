@@ -15,7 +15,7 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from agent_assist.errors import UserError
+from agent_assist.errors import PackError
 
 __all__ = ["MAX_FILES", "MAX_RATIO", "MAX_TOTAL_BYTES", "PackError", "unpack_zip"]
 
@@ -24,12 +24,6 @@ MAX_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_RATIO = 100
 """Compression ratio above which an entry is treated as a zip bomb (text packs ~3-10x)."""
 MAX_FILES = 10_000
-
-
-class PackError(UserError):
-    """A pack that cannot be read or is unsafe."""
-
-    exit_code = 6
 
 
 def _check_entry(archive: Path, info: zipfile.ZipInfo) -> PurePosixPath:
