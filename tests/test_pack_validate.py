@@ -110,3 +110,24 @@ def test_cli_validates_a_zip_and_refuses_a_hostile_one(
         zf.writestr("../escape.md", "x")
     assert main(["pack", "validate", str(bad)]) == 6
     assert "outside the pack" in capsys.readouterr().err
+
+
+def test_a_pack_of_only_faq_xlsx_is_valid(tmp_path: Path) -> None:
+    import openpyxl
+
+    (tmp_path / "pack.toml").write_text(GOOD_MANIFEST)
+    book = openpyxl.Workbook()
+    book.active.append(["Question", "Answer"])
+    book.active.append(["Do you ship abroad?", "Not yet."])
+    book.save(tmp_path / "faq.xlsx")
+    assert _messages(tmp_path) == []
+
+
+def test_duplicate_ids_across_formats_and_folders(tmp_path: Path) -> None:
+    (tmp_path / "pack.toml").write_text(GOOD_MANIFEST)
+    _article(tmp_path, "refunds.md", "refunds")
+    (tmp_path / "articles" / "old").mkdir()
+    (tmp_path / "articles" / "old" / "refunds.txt").write_text("Refunds\n\nOld text.\n")
+    assert _messages(tmp_path) == [
+        "articles/refunds.md:2: duplicate article id 'refunds' (also old/refunds.txt)"
+    ]

@@ -3,7 +3,10 @@
 Why all at once: a supervisor fixing a pack should not fix one error, re-run,
 and find the next. Problems are plain data (file, line, message); nothing here
 raises for a bad pack. TOML values carry no line numbers, so an entry's line is
-found by searching its ``id``/``code`` in the file's text.
+found by searching its ``id``/``code`` in the file's text. Documents in other
+formats than Markdown are checked by parsing them with the very parsers the
+build uses (``loading``), each once; their ``DocumentError`` (damaged,
+password-protected, scanned, too large, wrong encoding...) becomes a problem.
 
 Thread rules: pure functions over files; call from any thread.
 """
@@ -17,13 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent_assist.knowledge.documents import front_matter
+from agent_assist.knowledge.documents import DocumentError, front_matter
+from agent_assist.knowledge.formats_base import read_text
+from agent_assist.knowledge.formats_sheet import read_faq_xlsx
+from agent_assist.knowledge.loading import ARTICLE_PARSERS, FAQ_FILES, article_files, parse_article
 
 __all__ = ["Problem", "validate_pack"]
 
 _ID = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
-_DOC_SUFFIXES = {".md", ".txt", ".html", ".htm", ".pdf", ".docx"}
 _MANIFEST_FIELDS = ("id", "name", "version", "language", "owner", "description")
 
 
@@ -48,6 +53,9 @@ class _Collector:
 
     def add(self, file: Path, line: int | None, message: str) -> None:
         self.problems.append(Problem(file, line, message))
+
+    def error(self, err: DocumentError) -> None:
+        self.add(err.path, err.line, err.detail)
 
 
 def _line_of(text: str, needle: str) -> int | None:
@@ -97,44 +105,49 @@ def _check_manifest(root: Path, out: _Collector) -> None:
         out.add(path, _line_of(text, "version"), f"version '{pack['version']}' must look like 1.2.3")
 
 
+def _markdown_id(path: Path, out: _Collector) -> tuple[str, int | None] | None:
+    """The article id of a Markdown file and the line of its ``id:`` field,
+    after checking its front matter and title."""
+    try:
+        text = read_text(path, "Markdown")
+    except DocumentError as err:
+        out.error(err)
+        return None
+    fields, start = front_matter(text.splitlines())
+    body = start + 1  # 1-based line of the first body line
+    article_id = fields.get("id", path.stem)
+    if "id" in fields and article_id != path.stem:
+        out.add(
+            path, _line_of(text, "id:"), f"id '{article_id}' differs from the file name '{path.stem}'"
+        )
+    if not any(line.startswith("# ") for line in text.splitlines()[body - 1 :]):
+        out.add(path, body, "needs a title line ('# Title') after the front matter")
+    return article_id, _line_of(text, "id:")
+
+
 def _check_articles(root: Path, out: _Collector) -> set[str]:
     ids: dict[str, Path] = {}
-    folder = root / "articles"
-    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
-    for path in files:
-        if path.suffix.lower() not in _DOC_SUFFIXES:
+    for path in article_files(root):
+        line: int | None = None
+        if path.suffix.lower() not in ARTICLE_PARSERS:
             out.add(
                 path,
                 None,
-                f"unsupported document type '{path.suffix}' (use {', '.join(sorted(_DOC_SUFFIXES))})",
+                f"unsupported document type '{path.suffix}' (use {', '.join(sorted(ARTICLE_PARSERS))})",
             )
             continue
-        if path.suffix.lower() != ".md":
-            ids.setdefault(path.stem, path)
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            out.add(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")
-            continue
-        fields, start = front_matter(text.splitlines())
-        body = start + 1  # 1-based line of the first body line
-        article_id = fields.get("id", path.stem)
-        if "id" in fields and article_id != path.stem:
-            out.add(
-                path,
-                _line_of(text, "id:"),
-                f"id '{article_id}' differs from the file name '{path.stem}'",
-            )
+        if path.suffix.lower() == ".md":
+            article_id, line = _markdown_id(path, out) or (path.stem, None)
+        else:
+            article_id = path.stem
+            try:
+                article_id = parse_article(path).id
+            except DocumentError as err:
+                out.error(err)
         if article_id in ids:
-            out.add(
-                path,
-                _line_of(text, "id:"),
-                f"duplicate article id '{article_id}' (also {ids[article_id].name})",
-            )
+            other = ids[article_id].relative_to(root / "articles").as_posix()
+            out.add(path, line, f"duplicate article id '{article_id}' (also {other})")
         ids[article_id] = path
-        if not any(line.startswith("# ") for line in text.splitlines()[body - 1 :]):
-            out.add(path, body, "needs a title line ('# Title') after the front matter")
     return set(ids)
 
 
@@ -243,8 +256,11 @@ def _check_tables(root: Path, articles: set[str], out: _Collector) -> None:
         if not path.is_file():
             continue
         try:
-            rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
-        except (UnicodeDecodeError, csv.Error) as exc:
+            rows = list(csv.reader(read_text(path, "CSV").splitlines()))
+        except DocumentError as err:
+            out.error(err)
+            continue
+        except csv.Error as exc:
             out.add(path, None, f"cannot read as UTF-8 CSV: {exc}")
             continue
         if not rows or [c.strip().lower() for c in rows[0]] != header:
@@ -255,6 +271,18 @@ def _check_tables(root: Path, articles: set[str], out: _Collector) -> None:
                 out.add(path, number, f"needs exactly two non-empty columns ({','.join(header)})")
             elif header[0] == "query" and row[1].split("#")[0] not in articles:
                 out.add(path, number, f"expected article '{row[1]}' is not in the pack")
+    path = root / "faq.xlsx"
+    if path.is_file():
+        try:
+            faq_rows = read_faq_xlsx(path)
+        except DocumentError as err:
+            out.error(err)
+            return
+        if not faq_rows:
+            out.add(path, 2, "has headers but no question/answer rows")
+        for r in faq_rows:
+            if not (r.question and r.answer):
+                out.add(path, r.row, f"sheet '{r.sheet}': needs both a question and an answer")
 
 
 def validate_pack(root: Path) -> list[Problem]:
@@ -265,9 +293,9 @@ def validate_pack(root: Path) -> list[Problem]:
         return out.problems
     _check_manifest(root, out)
     articles = _check_articles(root, out)
-    has_faq = (root / "faq.csv").is_file()
+    has_faq = any((root / name).is_file() for name in FAQ_FILES)
     if not articles and not has_faq:
-        out.add(root, None, "the pack is empty: add articles/ or faq.csv")
+        out.add(root, None, "the pack is empty: add articles/ or faq.csv (or faq.xlsx)")
     _check_structured(root, articles, out)
     _check_tables(root, articles, out)
     return out.problems
