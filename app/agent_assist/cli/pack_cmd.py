@@ -14,7 +14,9 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub: Any) -> None:
-    pack = sub.add_parser("pack", help="validate knowledge packs (build/install/search come next)")
+    pack = sub.add_parser(
+        "pack", help="knowledge packs: validate, build, install, list, remove, rollback, rebuild, search"
+    )
     commands = pack.add_subparsers(dest="pack_command", metavar="SUBCOMMAND", required=True)
     p = commands.add_parser("validate", help="list every problem in a pack folder, with file and line")
     p.add_argument("path", type=Path, help="the pack folder (with pack.toml), or a .zip of it")
@@ -25,10 +27,15 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=_build)
     p = commands.add_parser("search", help="ranked snippets for a query, with source and score")
     p.add_argument("query")
-    p.add_argument("--index", type=Path, required=True, help="a folder made by `pack build`")
+    p.add_argument(
+        "--index", type=Path, help="a folder made by `pack build` (default: every installed pack)"
+    )
     p.add_argument("-k", type=int, default=5, help="how many snippets (default 5)")
     p.add_argument("--mode", choices=("hybrid", "vector", "keyword"), default="hybrid")
     p.set_defaults(func=_search)
+    from agent_assist.cli import pack_store_cmds  # install, list, remove, rollback, rebuild
+
+    pack_store_cmds.add_parsers(commands)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -79,18 +86,37 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
+    """One index folder (``--index``), or the active version of every installed pack."""
     from agent_assist.errors import UserError
     from agent_assist.knowledge.embedder import Embedder
     from agent_assist.knowledge.index import PackIndex
+    from agent_assist.knowledge.installed import PackStore
+    from agent_assist.knowledge.multi import MultiPackSearcher, check_embedder
 
-    if not (args.index / "index.json").is_file():
-        raise UserError(
-            f"{args.index} is not a built pack index", "build one with `agent-assist pack build PACK`"
+    embedder = Embedder()
+    if args.index is not None:
+        if not (args.index / "index.json").is_file():
+            raise UserError(
+                f"{args.index} is not a built pack index",
+                "build one with `agent-assist pack build PACK`",
+            )
+        check_embedder(
+            args.index, embedder, f"rebuild it: `agent-assist pack build PACK --out {args.index}`"
         )
-    index = PackIndex(args.index, Embedder())
-    for n, hit in enumerate(index.search(args.query, args.k, args.mode), 1):
+        indexes = [PackIndex(args.index, embedder)]
+    else:
+        indexes = PackStore().active_indexes(embedder)
+        if not indexes:
+            raise UserError("no packs are installed", "install one: `agent-assist pack install PATH`")
+    searcher = MultiPackSearcher(indexes)
+    try:
+        hits = searcher.search(args.query, args.k, args.mode)
+    finally:
+        searcher.close()
+    for n, hit in enumerate(hits, 1):
         print(
-            f"{n}. {hit.doc_id}#{hit.anchor}  (score {hit.score:.4f}, similarity {hit.similarity:.2f})"
+            f"{n}. {hit.pack}: {hit.doc_id}#{hit.anchor}  "
+            f"(score {hit.score:.4f}, similarity {hit.similarity:.2f})"
         )
         print(f"   {' > '.join(hit.heading_path)}")
         print(f"   {hit.text[:160].replace(chr(10), ' ')}")
