@@ -83,7 +83,7 @@ def _snapshot(root: Path) -> dict[str, bytes | None]:
     }
 
 
-def _fake_build(root: Path, out: Path, embedder: Any) -> dict[str, Any]:
+def _fake_build(root: Path, out: Path, embedder: Any, **_: Any) -> dict[str, Any]:
     """Stands in for build_index: writes an index.json like the real one, embeds nothing."""
     manifest = (root / "pack.toml").read_text()
     pack_id = manifest.split('id = "')[1].split('"')[0]
@@ -196,7 +196,7 @@ def test_a_kept_version_is_refused_without_reinstall(
 def test_a_failure_while_building_changes_nothing(
     fake_store: PackStore, sources: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(root: Path, out: Path, embedder: Any) -> dict[str, Any]:
+    def broken(root: Path, out: Path, embedder: Any, **_: Any) -> dict[str, Any]:
         out.mkdir(parents=True)
         (out / "vectors.faiss").write_bytes(b"half a file")
         raise OSError(28, "No space left on device")
@@ -267,7 +267,7 @@ def test_a_live_lock_blocks_changes(fake_store: PackStore, monkeypatch: pytest.M
 def test_concurrent_changes_take_turns(
     fake_store: PackStore, sources: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def slow_build(root: Path, out: Path, embedder: Any) -> dict[str, Any]:
+    def slow_build(root: Path, out: Path, embedder: Any, **_: Any) -> dict[str, Any]:
         time.sleep(0.3)
         return _fake_build(root, out, embedder)
 

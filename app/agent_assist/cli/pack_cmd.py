@@ -1,7 +1,8 @@
 """``agent-assist pack …``: supervisor commands for knowledge packs.
 
-``validate``, ``build`` (into a folder) and ``search`` exist so far; install,
-rollback and eval come with the rest of issue 3.
+``validate``, ``build`` (into a folder) and ``search`` live here; installed
+packs (``install|list|remove|rollback|rebuild``) in ``pack_store_cmds`` and
+``eval`` in ``pack_eval_cmd``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ __all__ = ["add_parser"]
 
 def add_parser(sub: Any) -> None:
     pack = sub.add_parser(
-        "pack", help="knowledge packs: validate, build, install, list, remove, rollback, rebuild, search"
+        "pack",
+        help="knowledge packs: validate, build, install, list, remove, rollback, rebuild, search, eval",
     )
     commands = pack.add_subparsers(dest="pack_command", metavar="SUBCOMMAND", required=True)
     p = commands.add_parser("validate", help="list every problem in a pack folder, with file and line")
@@ -33,9 +35,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-k", type=int, default=5, help="how many snippets (default 5)")
     p.add_argument("--mode", choices=("hybrid", "vector", "keyword"), default="hybrid")
     p.set_defaults(func=_search)
-    from agent_assist.cli import pack_store_cmds  # install, list, remove, rollback, rebuild
+    from agent_assist.cli import pack_eval_cmd, pack_store_cmds
 
-    pack_store_cmds.add_parsers(commands)
+    pack_store_cmds.add_parsers(commands)  # install, list, remove, rollback, rebuild
+    pack_eval_cmd.add_parser(commands)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -63,6 +66,7 @@ def _report(root: Path, validate_pack: Any) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from agent_assist.cli.pack_store_cmds import progress_bar
     from agent_assist.errors import UserError
     from agent_assist.knowledge.embedder import Embedder
     from agent_assist.knowledge.index import build_index
@@ -77,7 +81,8 @@ def _build(args: argparse.Namespace) -> int:
             f"{root} has {len(problems)} problem(s); nothing was built", "fix them and build again"
         )
     out = args.out or root / ".index"
-    info = build_index(root, out, Embedder())
+    with progress_bar() as progress:
+        info = build_index(root, out, Embedder(), progress=progress)
     print(
         f"built {info['pack']} {info['version']}: {info['documents']} documents, {info['chunks']} chunks "
         f"in {info['build_seconds']} s -> {out}"

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parsers"]
+__all__ = ["add_parsers", "progress_bar"]
 
 
 def add_parsers(commands: Any) -> None:
@@ -44,7 +44,7 @@ def add_parsers(commands: Any) -> None:
 
 
 @contextmanager
-def _progress_bar() -> Iterator[Any]:
+def progress_bar() -> Iterator[Any]:
     """A chunk progress callback drawing a tqdm bar on stderr (silent when not a terminal)."""
     from tqdm import tqdm
 
@@ -67,7 +67,7 @@ def _install(args: argparse.Namespace) -> int:
     from agent_assist.knowledge.installed import PackStore
 
     store = PackStore()
-    with _progress_bar() as progress:
+    with progress_bar() as progress:
         pack = store.install(args.path, Embedder(), reinstall=args.reinstall, progress=progress)
     _print_change("installed", pack)
     return 0
@@ -78,7 +78,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     from agent_assist.knowledge.installed import PackStore
 
     store = PackStore()
-    with _progress_bar() as progress:
+    with progress_bar() as progress:
         pack = store.rebuild(args.pack_id, Embedder(), progress=progress)
     _print_change("rebuilt", pack)
     return 0

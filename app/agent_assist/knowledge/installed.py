@@ -49,13 +49,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from agent_assist.knowledge.archive import PackError, unpack_zip
 from agent_assist.knowledge.embedder import Embedder
 from agent_assist.knowledge.index import PackIndex, build_index
-from agent_assist.knowledge.multi import QueryMemoEmbedder, check_embedder
+from agent_assist.knowledge.multi import check_embedder
 from agent_assist.knowledge.validate import validate_pack
 from agent_assist.paths import data_dir
 
@@ -100,22 +97,6 @@ def version_key(version: str) -> tuple[Any, ...]:
     pre = m.group(4)
     pre_key = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")) if pre else ()
     return (int(m.group(1)), int(m.group(2)), int(m.group(3)), 0 if pre else 1, pre_key)
-
-
-class _ProgressEmbedder(Embedder):
-    """Embeds in batches and reports each to ``progress`` (``build_index`` takes an Embedder)."""
-
-    def __init__(self, inner: Embedder, progress: Progress) -> None:  # delegates; no model
-        self.inner, self.path, self.dim, self.progress = inner, inner.path, inner.dim, progress
-
-    def encode(
-        self, texts: builtins.list[str], *, batch_size: int = 32, progress: bool = False
-    ) -> npt.NDArray[np.float32]:
-        parts = [np.zeros((0, self.dim), np.float32)]
-        for start in range(0, len(texts), 64):
-            parts.append(self.inner.encode(texts[start : start + 64], batch_size=batch_size))
-            self.progress(min(start + 64, len(texts)), len(texts))
-        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
 
 class PackStore:
@@ -179,13 +160,12 @@ class PackStore:
         Raises ``PackError`` naming the folder and ``pack rebuild ID`` when an
         index was built by another embedder. The caller closes the indexes.
         """
-        shared = QueryMemoEmbedder(embedder)
         opened: builtins.list[PackIndex] = []
         try:
             for pack in self.list():
                 folder = pack.folder / "index"
                 check_embedder(folder, embedder, f"rebuild it: `agent-assist pack rebuild {pack.id}`")
-                opened.append(PackIndex(folder, shared))
+                opened.append(PackIndex(folder, embedder))
         except BaseException:
             for index in opened:
                 index.close()
@@ -228,11 +208,7 @@ class PackStore:
                         f"{pack_id} {version} is already installed",
                         "give the pack a new version in pack.toml, or add --reinstall to replace it",
                     )
-                build_index(
-                    pack_dir,
-                    stage / "index",
-                    _ProgressEmbedder(embedder, progress) if progress else embedder,
-                )
+                build_index(pack_dir, stage / "index", embedder, progress=progress)
                 return self._commit_install(state, entry, stage, pack_id, version, str(manifest["name"]))
             finally:
                 shutil.rmtree(stage, ignore_errors=True)

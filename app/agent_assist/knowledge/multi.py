@@ -18,23 +18,16 @@ used by one thread at a time, like ``PackIndex``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from agent_assist.knowledge.archive import PackError
-from agent_assist.knowledge.embedder import EMBEDDER_ID, Embedder
+from agent_assist.knowledge.embedder import Embedder
 from agent_assist.knowledge.index import RRF_K, Hit, PackIndex
 
-__all__ = ["CANDIDATES", "MultiPackSearcher", "QueryMemoEmbedder", "check_embedder"]
-
-CANDIDATES = 20
-"""Candidates per pack and ranking, as ``PackIndex.search`` takes for its own fusion."""
+__all__ = ["MultiPackSearcher", "check_embedder"]
 
 
 def check_embedder(index_folder: Path, embedder: Embedder, fix: str) -> dict[str, Any]:
@@ -47,39 +40,13 @@ def check_embedder(index_folder: Path, embedder: Embedder, fix: str) -> dict[str
         info: dict[str, Any] = json.loads((index_folder / "index.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise PackError(f"{index_folder} is not a readable pack index ({exc})", fix) from exc
-    if info.get("embedder") != EMBEDDER_ID or info.get("dim") != embedder.dim:
+    if info.get("embedder") != embedder.id or info.get("dim") != embedder.dim:
         raise PackError(
             f"{index_folder} was built with embedder '{info.get('embedder')}' ({info.get('dim')} dims), "
-            f"but this installation embeds with '{EMBEDDER_ID}' ({embedder.dim} dims)",
+            f"but this installation embeds with '{embedder.id}' ({embedder.dim} dims)",
             fix,
         )
     return info
-
-
-class QueryMemoEmbedder(Embedder):
-    """An ``Embedder`` front that remembers the last single query it embedded.
-
-    Why: ``PackIndex.search`` embeds its query itself; when the indexes of all
-    packs share one of these, a query is embedded once, not once per pack.
-    (Stop-gap until ``PackIndex`` takes a query vector.) The memo is one
-    (text, vector) pair, replaced by a single assignment.
-    """
-
-    def __init__(self, inner: Embedder) -> None:  # no model of its own: delegates
-        self.inner, self.path, self.dim = inner, inner.path, inner.dim
-        self._last: tuple[str, npt.NDArray[np.float32]] | None = None
-
-    def encode(
-        self, texts: list[str], *, batch_size: int = 32, progress: bool = False
-    ) -> npt.NDArray[np.float32]:
-        if len(texts) != 1:
-            return self.inner.encode(texts, batch_size=batch_size, progress=progress)
-        last = self._last
-        if last is not None and last[0] == texts[0]:
-            return last[1]
-        vector = self.inner.encode(texts, batch_size=batch_size)
-        self._last = (texts[0], vector)
-        return vector
 
 
 class MultiPackSearcher:
@@ -89,29 +56,40 @@ class MultiPackSearcher:
         self.indexes = list(indexes)
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
-        """The ``k`` best hits of all packs, fused globally (see the module doc)."""
-        found: dict[tuple[str, str], Hit] = {}
-        rankings: list[list[tuple[str, str]]] = []
+        """The ``k`` best hits of all packs, fused globally (see the module doc).
+
+        The query is embedded once, by the first pack's embedder (all are
+        checked to be the same model when opened through ``PackStore``).
+        """
+        if not self.indexes:
+            return []
+        vector = self.indexes[0].embedder.encode([query])
+        rankings: list[list[tuple[int, int]]] = []  # (pack index, chunk position)
+        similarity: dict[tuple[int, int], float] = {}
         if mode in ("hybrid", "vector"):
-            hits = [h for index in self.indexes for h in index.search(query, CANDIDATES, "vector")]
-            hits.sort(key=lambda h: -h.similarity)
-            rankings.append([(h.pack, h.chunk_id) for h in hits])
-            found.update(((h.pack, h.chunk_id), h) for h in hits)
+            near = [
+                ((n, pos), sim) for n, ix in enumerate(self.indexes) for pos, sim in ix.nearest(vector)
+            ]
+            near.sort(key=lambda kv: -kv[1])
+            rankings.append([key for key, _ in near])
+            similarity.update(near)
         if mode in ("hybrid", "keyword"):
             ranked = [
-                (rank, h)
-                for index in self.indexes
-                for rank, h in enumerate(index.search(query, CANDIDATES, "keyword"))
+                (rank, (n, pos))
+                for n, ix in enumerate(self.indexes)
+                for rank, pos in enumerate(ix.keyword(query))
             ]
-            ranked.sort(key=lambda rh: (rh[0], -rh[1].similarity))
-            rankings.append([(h.pack, h.chunk_id) for _, h in ranked])
-            found.update(((h.pack, h.chunk_id), h) for _, h in ranked)
-        fused: dict[tuple[str, str], float] = {}
+            ranked.sort(key=lambda rk: (rk[0], -similarity.get(rk[1], 0.0)))
+            rankings.append([key for _, key in ranked])
+        fused: dict[tuple[int, int], float] = {}
         for ranking in rankings:
             for rank, key in enumerate(ranking):
                 fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
-        best = sorted(fused, key=lambda key: (-fused[key], -found[key].similarity, key))[:k]
-        return [dataclasses.replace(found[key], score=fused[key]) for key in best]
+        best = sorted(fused, key=lambda key: (-fused[key], -similarity.get(key, 0.0), key))[:k]
+        return [
+            self.indexes[n].hit(pos, fused[(n, pos)], similarity.get((n, pos)), vector)
+            for n, pos in best
+        ]
 
     def close(self) -> None:
         for index in self.indexes:
