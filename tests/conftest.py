@@ -55,6 +55,36 @@ def models_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def embed_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with the knowledge embedder installed and exported to ONNX (session-wide)."""
+    from agent_assist.knowledge.embedder import Embedder
+    from agent_assist.models import install
+
+    with data_home(tmp_path_factory.mktemp("embed-home")) as home:
+        install("all-minilm-l6-v2", progress=False)
+        Embedder()  # the one-time ONNX export, cached in the model folder
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedder(embed_home: Path) -> Any:
+    """The real all-MiniLM-L6-v2 embedder (ONNX Runtime), loaded once."""
+    from agent_assist.knowledge.embedder import Embedder
+
+    with data_home(embed_home):
+        return Embedder()
+
+
+def link_embedder(home: Path, embed_home: Path) -> Path:
+    """Make ``home`` (a fresh data folder, e.g. for a CLI subprocess) see the installed embedder."""
+    (home / "models").mkdir(parents=True, exist_ok=True)
+    target = home / "models" / "all-minilm-l6-v2"
+    if not target.exists():
+        os.symlink(embed_home / "models" / "all-minilm-l6-v2", target)
+    return home
+
+
 @pytest.fixture
 def tiny_home(models_home: Path, tmp_path: Path) -> Path:
     """A fresh data folder (for a subprocess) whose tiny.en links to the installed one."""

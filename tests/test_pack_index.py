@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,17 +14,13 @@ EXAMPLE = ROOT / "knowledge" / "northwind-home"
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from agent_assist.knowledge.embedder import Embedder
+def index(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[Any]:
     from agent_assist.knowledge.index import PackIndex, build_index
-    from agent_assist.models import install
 
-    with data_home(tmp_path_factory.mktemp("embed-home")) as home:
-        install("all-minilm-l6-v2", progress=False)
-        embedder = Embedder()
-        info = build_index(EXAMPLE, home / "index", embedder)
-        assert info["pack"] == "northwind-home" and info["chunks"] > 100
-        index = PackIndex(home / "index", embedder)
+    folder = tmp_path_factory.mktemp("nw-index")
+    info = build_index(EXAMPLE, folder, embedder)
+    assert info["pack"] == "northwind-home" and info["chunks"] > 100
+    index = PackIndex(folder, embedder)
     yield index
     index.close()
 
@@ -56,11 +52,69 @@ def test_keyword_search_finds_codes_embeddings_blur(index: Any) -> None:
 
 @pytest.mark.slow
 @pytest.mark.model
-def test_eval_queries_recall_at_3(index: Any) -> None:
-    rows = list(csv.DictReader((EXAMPLE / "eval" / "queries.csv").read_text().splitlines()))
-    found = sum(
-        r["expected"].split("#")[0] in [h.doc_id for h in index.search(r["query"], 3)] for r in rows
-    )
-    # Measured 0.88 (hybrid); the 0.9 target is work in progress (FAQ rows
-    # still compete with the articles they summarise).
-    assert found / len(rows) >= 0.8
+def test_example_pack_meets_the_recall_target(index: Any) -> None:
+    from agent_assist.knowledge.evaluate import evaluate, load_queries
+
+    queries = load_queries(EXAMPLE / "eval" / "queries.csv")
+    hybrid = evaluate(index.search, queries, "hybrid")
+    assert hybrid.recall[3] >= 0.9  # the target; measured 0.93
+    assert hybrid.recall[1] <= hybrid.recall[3] <= hybrid.recall[5]
+    assert 0 < hybrid.mrr <= 1 and len(hybrid.misses) == round((1 - hybrid.recall[3]) * len(queries))
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_search_with_a_ready_vector_equals_search(index: Any, embedder: Any) -> None:
+    query = "the descaling light stays on"
+    by_text = index.search(query, 5)
+    by_vector = index.search_vector(embedder.encode([query]), query, 5)
+    assert [h.chunk_id for h in by_text] == [h.chunk_id for h in by_vector]
+
+
+def test_keyword_terms_drop_function_words_but_never_everything() -> None:
+    from agent_assist.knowledge.index import keyword_terms
+
+    assert keyword_terms("hi um I was charged twice for my order NW4817") == [
+        "charged",
+        "twice",
+        "order",
+        "NW4817",
+    ]
+    assert keyword_terms("what is it") == ["what", "is", "it"]  # nothing else left: keep them
+    assert keyword_terms("I'm sure it's E3") == ["sure", "E3"]
+    assert keyword_terms("?!") == []
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_onnx_and_sentence_transformers_give_the_same_vectors(embedder: Any, embed_home: Path) -> None:
+    from agent_assist.knowledge.embedder import Embedder
+
+    texts = ["I was charged twice", "Descaling > What to do\nRun the descale cycle every 3 months." * 3]
+    with data_home(embed_home):
+        reference = Embedder(backend="torch")
+    assert embedder.backend == "onnx" and reference.backend == "torch"
+    cosine = (embedder.encode(texts) * reference.encode(texts)).sum(axis=1)
+    assert cosine.min() > 0.99999
+    assert embedder.encode([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_large_packs_get_an_approximate_index_that_finds_the_same(
+    index: Any, embedder: Any, tmp_path: Path
+) -> None:
+    from agent_assist.knowledge.chunking import chunk_document
+    from agent_assist.knowledge.index import PackIndex, write_index
+    from agent_assist.knowledge.loading import load_documents
+
+    chunks = [c for d in load_documents(EXAMPLE) for c in chunk_document(d)]
+    vectors = embedder.encode([c.embed_text for c in chunks])
+    meta = {"pack": "northwind-home", "version": "1.0.0", "embedder": embedder.id}
+    info = write_index(chunks, vectors, tmp_path / "hnsw", meta, approximate_above=100)
+    assert info["faiss"].startswith("hnsw") and info["chunks"] == len(chunks) > 100
+    approximate = PackIndex(tmp_path / "hnsw", embedder)
+    for query in ("I was charged twice for my subscription", "my machine shows E3"):
+        exact = [h.chunk_id for h in index.search(query, 3, "vector")]
+        assert [h.chunk_id for h in approximate.search(query, 3, "vector")] == exact
+    approximate.close()

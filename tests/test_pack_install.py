@@ -27,7 +27,7 @@ from agent_assist.knowledge import installed
 from agent_assist.knowledge.archive import PackError
 from agent_assist.knowledge.embedder import EMBEDDER_ID
 from agent_assist.knowledge.installed import PackStore, version_key
-from tests.conftest import ROOT, data_home
+from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "knowledge" / "northwind-home"
 PACK = "northwind-home"
@@ -296,23 +296,6 @@ def test_a_damaged_state_file_is_reported(fake_store: PackStore) -> None:
 
 
 # -- the real embedder ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def embed_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from agent_assist.models import install
-
-    with data_home(tmp_path_factory.mktemp("embed-home")) as home:
-        install("all-minilm-l6-v2", progress=False)
-    return home
-
-
-@pytest.fixture(scope="module")
-def embedder(embed_home: Path) -> Any:
-    from agent_assist.knowledge.embedder import Embedder
-
-    with data_home(embed_home):
-        return Embedder()
 
 
 @pytest.fixture(scope="module")
