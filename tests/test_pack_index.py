@@ -118,3 +118,34 @@ def test_large_packs_get_an_approximate_index_that_finds_the_same(
         exact = [h.chunk_id for h in index.search(query, 3, "vector")]
         assert [h.chunk_id for h in approximate.search(query, 3, "vector")] == exact
     approximate.close()
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_a_rebuild_reuses_the_vectors_of_unchanged_chunks(
+    index: Any, embedder: Any, tmp_path: Path
+) -> None:
+    import shutil
+
+    import numpy as np
+
+    from agent_assist.knowledge.index import PackIndex, build_index
+
+    pack = tmp_path / "pack"
+    shutil.copytree(EXAMPLE, pack)
+    article = pack / "articles" / "products-descaling.md"
+    article.write_text(article.read_text() + "\n## Night mode\n\nDescaling pauses at night.\n")
+    calls: list[tuple[int, int]] = []
+    info = build_index(
+        pack, tmp_path / "v2", embedder, reuse=[index.folder], progress=lambda d, t: calls.append((d, t))
+    )
+    assert info["reused_vectors"] == info["chunks"] - 1  # only the new section was embedded
+    assert calls and calls[-1] == (1, 1)
+    rebuilt = PackIndex(tmp_path / "v2", embedder)
+    hits = rebuilt.search("does descaling run at night", 3)
+    assert hits[0].heading_path[-1] == "Night mode"
+    query = embedder.encode(["I was charged twice"])
+    a = [(h.chunk_id, round(h.similarity, 5)) for h in index.search_vector(query, "charged twice", 5)]
+    b = [(h.chunk_id, round(h.similarity, 5)) for h in rebuilt.search_vector(query, "charged twice", 5)]
+    assert a == b and np.isfinite(hits[0].similarity)
+    rebuilt.close()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 import tomllib
 from collections.abc import Callable, Sequence
@@ -47,6 +48,7 @@ __all__ = [
     "Progress",
     "build_index",
     "keyword_terms",
+    "known_vectors",
     "write_index",
 ]
 
@@ -93,27 +95,71 @@ class Hit:
     similarity: float  # cosine of the query to this chunk
 
 
-def _embed(chunks: Sequence[Chunk], embedder: Embedder, progress: Progress | None) -> Any:
-    parts = [np.zeros((0, embedder.dim), np.float32)]
-    texts = [c.embed_text for c in chunks]
-    for start in range(0, len(texts), EMBED_BATCH * 4):
-        parts.append(embedder.encode(texts[start : start + EMBED_BATCH * 4], batch_size=EMBED_BATCH))
+def _embed(
+    chunks: Sequence[Chunk], embedder: Embedder, progress: Progress | None, known: dict[str, Any]
+) -> Any:
+    """Vectors for ``chunks``; texts found in ``known`` (embed text -> vector) are not re-embedded."""
+    vectors = np.zeros((len(chunks), embedder.dim), np.float32)
+    todo = [i for i, c in enumerate(chunks) if c.embed_text not in known]
+    for i, c in enumerate(chunks):
+        if c.embed_text in known:
+            vectors[i] = known[c.embed_text]
+    step = EMBED_BATCH * 4
+    for start in range(0, len(todo), step):
+        rows = todo[start : start + step]
+        vectors[rows] = embedder.encode([chunks[i].embed_text for i in rows], batch_size=EMBED_BATCH)
         if progress:
-            progress(min(start + EMBED_BATCH * 4, len(texts)), len(texts))
-    return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+            progress(min(start + step, len(todo)), len(todo))
+    return vectors
+
+
+def known_vectors(folders: Sequence[Path], embedder: Embedder) -> dict[str, Any]:
+    """Embed text -> vector of earlier builds made by the same embedder (others are skipped).
+
+    Why: a new version of a pack mostly repeats the last one; re-embedding only
+    changed chunks turns a minutes-long update of a big handbook into seconds.
+    """
+    import faiss
+
+    known: dict[str, Any] = {}
+    for folder in folders:
+        try:
+            info = json.loads((folder / "index.json").read_text())
+            if info.get("embedder") != embedder.id or info.get("dim") != embedder.dim:
+                continue
+            stored: Any = faiss.read_index(str(folder / "vectors.faiss"))
+            vectors = stored.reconstruct_n(0, stored.ntotal)
+            db = sqlite_utils.Database(folder / "chunks.sqlite")
+            for row in db.execute("SELECT pos, heading, text FROM chunks").fetchall():
+                known[f"{row[1]}\n{row[2]}"] = vectors[int(row[0])]
+            db.close()
+        except (OSError, ValueError, RuntimeError, sqlite3.Error):
+            continue  # an unreadable earlier build only costs time
+    return known
 
 
 def build_index(
-    root: Path, out: Path, embedder: Embedder, *, progress: Progress | None = None
+    root: Path,
+    out: Path,
+    embedder: Embedder,
+    *,
+    progress: Progress | None = None,
+    reuse: Sequence[Path] = (),
 ) -> dict[str, Any]:
-    """Parse, chunk, embed and index the pack folder ``root`` into ``out``."""
+    """Parse, chunk, embed and index the pack folder ``root`` into ``out``.
+
+    ``reuse``: index folders of earlier builds whose vectors may be reused for
+    unchanged chunks (``progress`` then counts only the chunks embedded).
+    """
     started = time.perf_counter()
     pack = tomllib.loads((root / "pack.toml").read_text(encoding="utf-8"))["pack"]
     chunks = [c for d in load_documents(root) for c in chunk_document(d)]
-    vectors = _embed(chunks, embedder, progress)
+    known = known_vectors(reuse, embedder) if reuse else {}
+    vectors = _embed(chunks, embedder, progress, known)
     meta = {"pack": pack.get("id"), "version": pack.get("version"), "embedder": embedder.id}
     info = write_index(chunks, vectors, out, meta)
     info["text_bytes"] = sum(len(c.text.encode()) for c in chunks)
+    info["reused_vectors"] = sum(c.embed_text in known for c in chunks)
     info["build_seconds"] = round(time.perf_counter() - started, 2)
     (out / "index.json").write_text(json.dumps(info, indent=2) + "\n")
     return info

@@ -208,7 +208,10 @@ class PackStore:
                         f"{pack_id} {version} is already installed",
                         "give the pack a new version in pack.toml, or add --reinstall to replace it",
                     )
-                build_index(pack_dir, stage / "index", embedder, progress=progress)
+                earlier = [  # unchanged chunks keep their vectors (same embedder only)
+                    self.root / pack_id / meta["folder"] / "index" for meta in entry["versions"].values()
+                ]
+                build_index(pack_dir, stage / "index", embedder, progress=progress, reuse=earlier)
                 return self._commit_install(state, entry, stage, pack_id, version, str(manifest["name"]))
             finally:
                 shutil.rmtree(stage, ignore_errors=True)
