@@ -20,6 +20,7 @@ ALLOWED = {
     "store": {"domain", "paths", "errors"},
     "knowledge": {"domain", "models", "store", "paths", "errors"},
     "pipeline": {"domain", "audio", "stt", "events", "clock", "errors"},
+    "assist": {"domain", "events", "knowledge", "errors", "clock"},
     "cli": {"*"},
 }
 

@@ -1,9 +1,10 @@
 """Commands that run a call: ``transcribe``, ``listen``, ``demo``, and ``devices``.
 
-Each builds an audio source, loads the speech model, wires the store and a
-printer to the event bus and runs ``CallPipeline`` until the source ends or the
-user presses Ctrl-C (which ends the call cleanly: finals for what was heard,
-the call row marked completed).
+Each builds an audio source, loads the speech model, wires the store, a
+printer and (with ``--pack-index``) the live knowledge retriever to the event
+bus and runs ``CallPipeline`` until the source ends or the user presses Ctrl-C
+(which ends the call cleanly: finals for what was heard, the call row marked
+completed, the cards for the last customer turn printed).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agent_assist.cli.live_assist import add_knowledge_args, knowledge_folder, start_retriever
 from agent_assist.cli.render import FORMATS, TranscriptPrinter
-from agent_assist.domain import Event, FinalUtterance
+from agent_assist.domain import Event, FinalUtterance, KnowledgeCards
 from agent_assist.errors import UserError
 
 __all__ = ["add_parsers"]
@@ -46,6 +48,7 @@ def _add_output_args(p: argparse.ArgumentParser, default_partials: bool) -> None
         default=default_partials,
         help="show tentative text while someone is still speaking",
     )
+    add_knowledge_args(p)
 
 
 def add_parsers(sub: Any) -> None:
@@ -86,18 +89,23 @@ def _printer(args: argparse.Namespace) -> TranscriptPrinter:
 
 
 class _Tally:
-    """Counts finals per speaker for the closing summary line."""
+    """Counts finals per speaker (STT thread) and knowledge cards (retriever
+    thread) for the closing summary line."""
 
     def __init__(self) -> None:
         self.finals: dict[str, int] = {}
+        self.cards = 0
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, FinalUtterance):
             self.finals[event.speaker.value] = self.finals.get(event.speaker.value, 0) + 1
+        elif isinstance(event, KnowledgeCards):
+            self.cards += len(event.cards)
 
     def summary(self) -> str:
         per_side = ", ".join(f"{who} {n}" for who, n in sorted(self.finals.items())) or "nothing heard"
-        return f"{sum(self.finals.values())} utterances ({per_side})"
+        cards = f", {self.cards} knowledge cards" if self.cards else ""
+        return f"{sum(self.finals.values())} utterances ({per_side}){cards}"
 
 
 class _GuardedRecorder:
@@ -124,6 +132,7 @@ def _run(source: Any, args: argparse.Namespace) -> int:
     from agent_assist.pipeline import CallPipeline, PipelineConfig
     from agent_assist.stt.loader import load_transcriber
 
+    knowledge = knowledge_folder(args)  # checked before the slow model load
     language = None if args.language == "auto" else args.language
     decoder = load_transcriber(args.model, language=language, cpu_threads=args.threads)
     bus = EventBus()
@@ -143,6 +152,10 @@ def _run(source: Any, args: argparse.Namespace) -> int:
         bus.subscribe(_printer(args))
         tally = _Tally()
         bus.subscribe(tally)
+        if knowledge is not None:  # last: a card must not print before its line
+            # Closed after the pipeline (below) and before the store: the
+            # cards of the last customer turn still print and are seen.
+            stack.callback(start_retriever(knowledge, bus).close)
         live = source.live or getattr(source, "realtime", False)
         config = PipelineConfig(partials=args.partials, drop_partials_when_behind=live)
         pipeline = CallPipeline(source, decoder, bus, config=config)

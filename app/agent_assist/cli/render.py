@@ -1,7 +1,13 @@
 """Event subscribers that print a call as it happens: text, JSON lines, WebVTT, SRT.
 
-Thread rules: a printer is called on the pipeline's worker thread; it only
-writes to its stream (a lock keeps lines whole if more threads ever publish).
+Knowledge cards print under the customer line they answer: in text as
+``  kb> [0.62] Title > Section  (pack/doc#anchor)`` with the start of the
+snippet on the next line, in JSON lines as a ``knowledge_cards`` record;
+subtitles leave them out.
+
+Thread rules: a printer is called on the pipeline's worker thread and, for
+knowledge cards, on the retriever's; it only writes to its stream, under a lock
+that keeps lines whole.
 """
 
 from __future__ import annotations
@@ -18,17 +24,21 @@ from agent_assist.domain import (
     DeviceStatus,
     Event,
     FinalUtterance,
+    KnowledgeCard,
+    KnowledgeCards,
     PartialText,
     PipelineError,
 )
 
-__all__ = ["FORMATS", "TranscriptPrinter", "event_to_dict"]
+__all__ = ["FORMATS", "TranscriptPrinter", "card_lines", "event_to_dict"]
 
 Format = Literal["text", "jsonl", "vtt", "srt"]
 FORMATS: tuple[Format, ...] = ("text", "jsonl", "vtt", "srt")
 
 _COLOURS = {"agent": "\x1b[36m", "customer": "\x1b[33m", "mixed": "\x1b[35m"}
 _DIM, _RESET, _CLEAR = "\x1b[2m", "\x1b[0m", "\r\x1b[2K"
+_KB = "\x1b[32m"
+SNIPPET_CHARS = 110
 
 
 def _jsonable(value: Any) -> Any:
@@ -64,6 +74,24 @@ def _clock(seconds: float, sep: str = ".", hours: bool = True) -> str:
         return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
     short = f"{m:02d}:{s:02d}{sep}{ms // 100}"
     return f"{h}:{short}" if h else short
+
+
+def _ascii(text: str) -> str:
+    """Pack text for any terminal: typographic quotes and dashes as ASCII."""
+    table = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
+    return "".join(table.get(c, c) for c in text)
+
+
+def card_lines(card: KnowledgeCard, *, colour: bool = False) -> str:
+    """Two lines: similarity, heading path and citation; the snippet's start."""
+    tag = f"{_KB}kb>{_RESET}" if colour else "kb>"
+    heading = " > ".join(card.heading_path) or card.title
+    snippet = " ".join(card.text.split())
+    if len(snippet) > SNIPPET_CHARS:
+        snippet = snippet[: SNIPPET_CHARS - 3].rstrip() + "..."
+    return _ascii(
+        f"  {tag} [{card.similarity:.2f}] {heading}  ({card.pack}/{card.chunk_id})\n         {snippet}\n"
+    )
 
 
 class TranscriptPrinter:
@@ -142,6 +170,9 @@ class TranscriptPrinter:
             self._write(
                 f"{clear}-- {event.speaker.value} device {event.device}: {event.state.value} {event.detail}\n"
             )
+        elif isinstance(event, KnowledgeCards):
+            self._partial_shown = False
+            self._write(clear + "".join(card_lines(c, colour=self.colour) for c in event.cards))
         elif isinstance(event, PipelineError):
             self._partial_shown = False
             self._write(f"{clear}-- error in {event.stage}: {event.message}\n")

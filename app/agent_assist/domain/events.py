@@ -106,4 +106,52 @@ class PipelineError:
     emitted_at: float = 0.0
 
 
-Event = CallStarted | CallEnded | PartialText | FinalUtterance | Silence | DeviceStatus | PipelineError
+@dataclass(frozen=True, slots=True)
+class KnowledgeCard:
+    """One knowledge-pack snippet shown to the agent, with its citation.
+
+    ``similarity`` is the cosine of the query to the snippet (what thresholds
+    compare); ``score`` is the search's own ranking score (hybrid RRF).
+    """
+
+    pack: str
+    chunk_id: str
+    doc_id: str
+    title: str
+    heading_path: tuple[str, ...]
+    anchor: str
+    text: str
+    similarity: float
+    score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeCards:
+    """Snippets retrieved for the customer's turn ``utterance_id``.
+
+    Emitted only when ``confidence`` reached the retriever's threshold, so an
+    empty moment of the call shows nothing rather than noise. ``latency_s`` runs
+    from the retriever receiving the final to these cards (queue wait + search).
+    Cards come from the retriever's own thread, so those of a call's last turn
+    may follow its ``CallEnded``.
+    """
+
+    call_id: str
+    utterance_id: str
+    query: str
+    cards: tuple[KnowledgeCard, ...]
+    confidence: float
+    latency_s: float = 0.0
+    emitted_at: float = 0.0
+
+
+Event = (
+    CallStarted
+    | CallEnded
+    | PartialText
+    | FinalUtterance
+    | Silence
+    | DeviceStatus
+    | PipelineError
+    | KnowledgeCards
+)
