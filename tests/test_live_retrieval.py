@@ -486,17 +486,15 @@ def _right(chunk_id: str, accepted: Sequence[str]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Any]:
+def built(
+    tmp_path_factory: pytest.TempPathFactory, embed_home: Path, embedder: Any
+) -> tuple[Path, Path, Any]:
     """(data home with the embedder installed, built example index, loaded embedder)."""
-    from agent_assist.knowledge.embedder import Embedder
     from agent_assist.knowledge.index import build_index
-    from agent_assist.models import install
 
-    with data_home(tmp_path_factory.mktemp("live-embed-home")) as home:
-        install("all-minilm-l6-v2", progress=False)
-        embedder = Embedder()
-        build_index(EXAMPLE, home / "index", embedder)
-    return home, home / "index", embedder
+    folder = tmp_path_factory.mktemp("live-index")
+    build_index(EXAMPLE, folder, embedder)
+    return embed_home, folder, embedder
 
 
 @pytest.fixture
@@ -562,13 +560,18 @@ def test_the_scripted_sample_call(real: Rig) -> None:
 
 @pytest.mark.slow
 @pytest.mark.model
-def test_cli_prints_cards_for_the_customer(built: tuple[Path, Path, Any], tiny_home: Path) -> None:
-    """``agent-assist transcribe sample_call.flac --pack-index DIR --format jsonl``."""
-    embed_home, folder, _ = built
+def test_cli_prints_and_stores_cards_from_installed_packs(
+    built: tuple[Path, Path, Any], tiny_home: Path
+) -> None:
+    """``agent-assist transcribe sample_call.flac --format jsonl`` with the example pack installed."""
+    from agent_assist.knowledge.installed import PackStore
+
+    embed_home, _, embedder = built
     os.symlink(embed_home / "models" / "all-minilm-l6-v2", tiny_home / "models" / "all-minilm-l6-v2")
+    installed = PackStore(tiny_home / "packs").install(EXAMPLE, embedder)
+    folder = installed.folder / "index"
     out = subprocess.run(
-        [sys.executable, "-m", "agent_assist", "transcribe", str(SAMPLE), "--pack-index", str(folder),
-         "--format", "jsonl", "--no-store"],
+        [sys.executable, "-m", "agent_assist", "transcribe", str(SAMPLE), "--format", "jsonl"],
         env={**os.environ, "AGENT_ASSIST_HOME": str(tiny_home)},
         capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, check=False,
     )  # fmt: skip
@@ -589,3 +592,28 @@ def test_cli_prints_cards_for_the_customer(built: tuple[Path, Path, Any], tiny_h
             assert card["heading_path"] and card["text"]
     cited = [c["chunk_id"] for r in sets for c in r["cards"]]
     assert any(_right(c, DOUBLE + DAMAGED) for c in cited), cited
+    store = sqlite3.connect(tiny_home / "agent-assist.sqlite3")  # what the agent saw is kept
+    stored = store.execute("SELECT payload FROM events WHERE type = 'knowledge_cards'").fetchall()
+    store.close()
+    assert len(stored) == len(sets)
+    assert {c["chunk_id"] for row in stored for c in json.loads(row[0])["cards"]} == set(cited)
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_pack_index_option_searches_that_folder(built: tuple[Path, Path, Any], tmp_path: Path) -> None:
+    import argparse
+
+    from agent_assist.cli.live_assist import knowledge_source
+    from tests.conftest import link_embedder
+
+    embed_home, folder, _ = built
+    with data_home(link_embedder(tmp_path / "home", embed_home)):
+        args = argparse.Namespace(command="listen", pack_index=folder, no_knowledge=False)
+        factory = knowledge_source(args)
+        assert factory is not None
+        searcher = factory()
+        hits = searcher.search("I was charged twice this month", 3)
+        assert "refunds-double-charge" in [h.doc_id for h in hits]
+        args.no_knowledge = True
+        assert knowledge_source(args) is None

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent_assist.cli.live_assist import add_knowledge_args, knowledge_folder, start_retriever
+from agent_assist.cli.live_assist import add_knowledge_args, knowledge_source, start_retriever
 from agent_assist.cli.render import FORMATS, TranscriptPrinter
 from agent_assist.domain import Event, FinalUtterance, KnowledgeCards
 from agent_assist.errors import UserError
@@ -132,7 +132,7 @@ def _run(source: Any, args: argparse.Namespace) -> int:
     from agent_assist.pipeline import CallPipeline, PipelineConfig
     from agent_assist.stt.loader import load_transcriber
 
-    knowledge = knowledge_folder(args)  # checked before the slow model load
+    knowledge = knowledge_source(args, install_example=args.command == "demo")  # before model load
     language = None if args.language == "auto" else args.language
     decoder = load_transcriber(args.model, language=language, cpu_threads=args.threads)
     bus = EventBus()

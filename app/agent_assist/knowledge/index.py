@@ -231,7 +231,10 @@ class PackIndex:
         if self.info.get("faiss", "flat").startswith("hnsw"):
             hnsw: Any = faiss.downcast_index(self._vectors)
             hnsw.hnsw.efSearch = HNSW_EF_SEARCH
-        self._db = sqlite_utils.Database(folder / "chunks.sqlite")
+        # opened here, used by whichever one thread searches (see the thread rules)
+        self._db = sqlite_utils.Database(
+            sqlite3.connect(folder / "chunks.sqlite", check_same_thread=False)
+        )
 
     def close(self) -> None:
         self._db.close()

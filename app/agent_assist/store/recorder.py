@@ -37,6 +37,7 @@ from agent_assist.domain import (
     DeviceStatus,
     Event,
     FinalUtterance,
+    KnowledgeCards,
     PartialText,
     PipelineError,
     Silence,
@@ -49,6 +50,7 @@ _EVENT_TYPES: dict[type[Any], str] = {
     Silence: "silence",
     DeviceStatus: "device_status",
     PipelineError: "pipeline_error",
+    KnowledgeCards: "knowledge_cards",  # what the agent was shown, for review and feedback
 }
 
 
@@ -60,7 +62,9 @@ class CallRecorder:
         self._known_calls: set[str] = set()
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, PartialText):
+        if isinstance(event, PartialText) or not isinstance(
+            event, (CallStarted, FinalUtterance, CallEnded, *_EVENT_TYPES)
+        ):
             return
         try:
             with self._db.translating():
@@ -118,7 +122,7 @@ class CallRecorder:
                     )
                     self._known_calls.discard(event.call_id)
                     self._db.recording.discard(event.call_id)
-                case Silence() | DeviceStatus() | PipelineError():
+                case Silence() | DeviceStatus() | PipelineError() | KnowledgeCards():
                     self._ensure_call(event.call_id, now)
                     payload = dataclasses.asdict(event)
                     del payload["call_id"]
