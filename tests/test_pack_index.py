@@ -149,3 +149,19 @@ def test_a_rebuild_reuses_the_vectors_of_unchanged_chunks(
     b = [(h.chunk_id, round(h.similarity, 5)) for h in rebuilt.search_vector(query, "charged twice", 5)]
     assert a == b and np.isfinite(hits[0].similarity)
     rebuilt.close()
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_big_packs_leave_everyday_words_to_the_embeddings(
+    index: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent_assist.knowledge import index as index_module
+
+    everyday = index.keyword("subscription machine error E4")
+    monkeypatch.setattr(index_module, "KEYWORD_MAX_CHUNKS", 10)  # as if the pack were huge
+    rare = index.keyword("subscription machine error E4")
+    assert len(everyday) == 20 and 0 < len(rare) < len(everyday)
+    rows = [index._chunk(pos) for pos in rare]
+    assert all("E4" in row["text"] + row["heading"] for row in rows)  # only the rare code matched
+    assert index.keyword("subscription machine") == []  # nothing rare: the vector leg decides

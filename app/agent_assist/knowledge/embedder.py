@@ -80,7 +80,7 @@ class Embedder:
             torch.set_num_threads(threads)
         return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
 
-    def encode(self, texts: list[str], *, batch_size: int = 32) -> npt.NDArray[np.float32]:
+    def encode(self, texts: list[str], *, batch_size: int = 16) -> npt.NDArray[np.float32]:
         """One L2-normalised row per text, in order."""
         if self._onnx is not None:
             vectors: Any = self._onnx.encode(texts, batch_size=batch_size)

@@ -117,7 +117,7 @@ class OnnxEncoder:
         )
         self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> npt.NDArray[np.float32]:
+    def encode(self, texts: list[str], batch_size: int = 16) -> npt.NDArray[np.float32]:
         """L2-normalised vectors, one row per text, in input order.
 
         Texts are batched by token length (as sentence-transformers does), so a
