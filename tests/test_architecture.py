@@ -19,8 +19,9 @@ ALLOWED = {
     "stt": {"domain", "models", "errors", "clock"},
     "store": {"domain", "paths", "errors"},
     "knowledge": {"domain", "models", "store", "paths", "errors"},
+    "llm": {"domain", "models", "knowledge", "paths", "errors", "clock"},
     "pipeline": {"domain", "audio", "stt", "events", "clock", "errors"},
-    "assist": {"domain", "events", "knowledge", "errors", "clock"},
+    "assist": {"domain", "events", "knowledge", "llm", "store", "errors", "clock"},
     "cli": {"*"},
 }
 
