@@ -99,9 +99,17 @@ class BackendState(enum.StrEnum):
 
 
 class BackendUnavailable(UserError):
-    """The backend cannot answer at all (down, unloadable model, broken stream)."""
+    """The backend cannot answer at all (down, unloadable model, broken stream).
+
+    ``partial`` is the text streamed before the failure (a stream dropped
+    mid-answer), "" otherwise; the caller decides whether it is worth showing.
+    """
 
     exit_code = 7
+
+    def __init__(self, message: str, fix: str | None = None, *, partial: str = "") -> None:
+        super().__init__(message, fix)
+        self.partial = partial
 
 
 class LLMBackend(Protocol):

@@ -1,0 +1,363 @@
+"""``LlamaCppBackend``: a GGUF model in this process through llama-cpp-python.
+
+Why: the default deployment generates on the agent's own PC (SmolLM2-135M
+fits in ~150 MB and answers in a few seconds on 2 cores), so nothing leaves
+the machine. llama.cpp aborts or prints to stderr on a bad file, so ``load``
+checks first: the file exists, starts with the GGUF magic, has a readable
+header, and (file size x 1.2 + the KV cache for ``n_ctx``) fits in the memory
+available; any failure is a ``BackendUnavailable`` naming the file and the fix,
+and ``state`` DOWN.
+
+JSON schemas are enforced by llama.cpp's grammar sampler: ``response_format=
+{"type": "json_object", "schema": S}`` makes llama-cpp-python's chat handler
+(chatml, or the GGUF's own Jinja template) build ``LlamaGrammar.from_json_schema``,
+so every sampled token keeps the output a valid prefix of S. A ``max_tokens``
+cut can still leave it unfinished (``finish="length"``): callers validate.
+
+Thread rules: ``load`` and ``generate`` are serialised by a lock and block (run
+them on the generation worker, never the GUI thread). ``load`` is silent: with
+``verbose=False`` llama-cpp-python points file descriptors 1 and 2 at /dev/null
+while it opens the model, which also hides other threads' output for that
+moment, so load at start-up rather than mid-call. ``cancel`` may be set from any
+thread and is checked between tokens; the deadline too, so neither can cut the
+prompt evaluation before the first token. ``state``/``detail`` are readable
+from any thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from agent_assist.llm.backend import (
+    BackendState,
+    BackendUnavailable,
+    Finish,
+    Generation,
+    GenerationRequest,
+    TokenSink,
+)
+
+__all__ = ["LlamaCppBackend", "available_memory", "gguf_metadata", "memory_needed"]
+
+GGUF_MAGIC = b"GGUF"
+_SCALARS = {
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<?",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
+}
+_STRING, _ARRAY = 8, 9
+_FIX_FILE = (
+    "install a model with `agent-assist models install smollm2-135m-instruct`, or give a .gguf path"
+)
+
+
+class _BadGGUF(ValueError):
+    pass
+
+
+def gguf_metadata(path: Path) -> dict[str, Any]:
+    """The scalar and string key/values of a GGUF header (arrays become their length).
+
+    Raises ``_BadGGUF`` for a file that is not GGUF (v2+) or whose header is cut short.
+    """
+    with path.open("rb") as f:
+        head = f.read(24)
+        if head[:4] != GGUF_MAGIC:
+            raise _BadGGUF(f"it starts with {head[:4]!r}, not {GGUF_MAGIC!r}")
+        if len(head) < 24:
+            raise _BadGGUF("its header is cut short")
+        version, _, n_kv = struct.unpack("<IQQ", head[4:])
+        if version < 2 or n_kv > 100_000:
+            raise _BadGGUF(f"unsupported GGUF version {version} or a damaged header")
+        meta: dict[str, Any] = {}
+        for _ in range(n_kv):
+            key = _string(f)
+            meta[key] = _value(f, _unpack(f, "<I"))
+        return meta
+
+
+def _unpack(f: IO[bytes], fmt: str) -> Any:
+    size = struct.calcsize(fmt)
+    raw = f.read(size)
+    if len(raw) != size:
+        raise _BadGGUF("its header is cut short")
+    return struct.unpack(fmt, raw)[0]
+
+
+def _string(f: IO[bytes]) -> str:
+    n = _unpack(f, "<Q")
+    if n > 1 << 24:
+        raise _BadGGUF("its header holds an impossible string length")
+    return f.read(n).decode("utf-8", "replace")
+
+
+def _value(f: IO[bytes], kind: int) -> Any:
+    if kind in _SCALARS:
+        return _unpack(f, _SCALARS[kind])
+    if kind == _STRING:
+        return _string(f)
+    if kind != _ARRAY:
+        raise _BadGGUF(f"its header has an unknown value type {kind}")
+    item, n = _unpack(f, "<I"), _unpack(f, "<Q")
+    if item in _SCALARS:
+        f.seek(n * struct.calcsize(_SCALARS[item]), os.SEEK_CUR)
+    else:
+        for _ in range(n):
+            _value(f, item)
+    return n
+
+
+def memory_needed(path: Path, meta: dict[str, Any], n_ctx: int) -> int:
+    """Bytes to run the model: weights (mapped) x 1.2 + an f16 KV cache of ``n_ctx``."""
+    arch = meta.get("general.architecture", "")
+    layers, embd = meta.get(f"{arch}.block_count"), meta.get(f"{arch}.embedding_length")
+    heads = meta.get(f"{arch}.attention.head_count")
+    kv_heads = meta.get(f"{arch}.attention.head_count_kv", heads)
+    size = path.stat().st_size
+    dims = [v for v in (layers, embd, heads, kv_heads) if isinstance(v, int) and v > 0]
+    if len(dims) == 4:
+        layers, embd, heads, kv_heads = dims
+        kv = 2 * layers * n_ctx * (embd * kv_heads // heads) * 2
+    else:
+        kv = size // 4  # unknown architecture keys: a rough guess
+    return int(size * 1.2) + kv
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux MemAvailable, else free pages), None if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+class LlamaCppBackend:
+    """An ``LLMBackend`` running ``model_path`` in-process (see the module doc).
+
+    ``chat_format``: a llama-cpp-python chat format ("chatml"), or None for the
+    template stored in the GGUF. ``seed`` is used when a request has none.
+    Nothing is loaded until ``load`` or the first ``generate``.
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        chat_format: str | None = "chatml",
+        n_ctx: int = 2048,
+        n_threads: int = 1,
+        seed: int = 0,
+        name: str | None = None,
+    ) -> None:
+        self.model_path = Path(model_path)
+        self.chat_format, self.n_ctx, self.n_threads, self.seed = chat_format, n_ctx, n_threads, seed
+        self._name = name or self.model_path.name
+        self._llm: Any = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._state, self._detail = BackendState.LOADING, "not loaded yet"
+
+    @property
+    def name(self) -> str:
+        return "llama-cpp"
+
+    @property
+    def model(self) -> str:
+        return self._name
+
+    @property
+    def state(self) -> BackendState:
+        return self._state
+
+    @property
+    def detail(self) -> str:
+        return self._detail
+
+    def load(self) -> None:
+        """Check and load the model now (idempotent); raises ``BackendUnavailable``."""
+        with self._lock:
+            self._load()
+
+    def probe(self) -> BackendState:
+        """Load if not loaded; READY, or DOWN with ``detail`` (never raises)."""
+        with contextlib.suppress(BackendUnavailable):
+            self.load()
+        return self._state
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        *,
+        on_token: TokenSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Generation:
+        with self._lock:
+            start = time.perf_counter()
+            llm = self._load()
+            self._state = BackendState.BUSY
+            try:
+                return self._generate(llm, request, start, on_token, cancel)
+            finally:
+                self._state = BackendState.READY
+
+    def close(self) -> None:
+        """Free the model; afterwards the backend stays DOWN."""
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()
+            self._llm, self._closed = None, True
+            self._state, self._detail = BackendState.DOWN, "closed"
+
+    def _fail(self, message: str, fix: str) -> BackendUnavailable:
+        self._state, self._detail = BackendState.DOWN, message
+        return BackendUnavailable(message, fix=fix)
+
+    def _check(self) -> None:
+        path = self.model_path
+        if not path.is_file():
+            what = "is a folder, not a GGUF file" if path.is_dir() else "does not exist"
+            raise self._fail(f"model file {path} {what}", _FIX_FILE)
+        try:
+            meta = gguf_metadata(path)
+        except (_BadGGUF, OSError) as err:
+            raise self._fail(
+                f"{path} is not a usable GGUF model file: {err}",
+                "give a llama.cpp .gguf file (convert others with llama.cpp's convert_hf_to_gguf.py)",
+            ) from None
+        need, have = memory_needed(path, meta, self.n_ctx), available_memory()
+        if have is not None and need > have:
+            raise self._fail(
+                f"model {path} needs about {need / 2**30:.1f} GB of memory with a {self.n_ctx}-token "
+                f"context, but only {have / 2**30:.1f} GB is available",
+                "use a smaller model or quantization (e.g. Q4_K_M), a smaller context, "
+                "or close other programs",
+            )
+
+    def _load(self) -> Any:
+        if self._closed:
+            raise self._fail("the language model was closed", "start the app again")
+        if self._llm is not None:
+            return self._llm
+        self._state, self._detail = BackendState.LOADING, "loading"
+        self._check()
+        try:
+            import llama_cpp
+        except ImportError:
+            raise self._fail(
+                "llama-cpp-python is not installed", "run `pip install llama-cpp-python==0.3.36`"
+            ) from None
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                n_gpu_layers=0,
+                seed=self.seed,
+                chat_format=self.chat_format,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as err:
+            raise self._fail(
+                f"llama.cpp could not load {self.model_path}: {err}",
+                "the file may be damaged or of an architecture this llama.cpp does not support: "
+                "re-install it or try another GGUF",
+            ) from None
+        self._state, self._detail = BackendState.READY, ""
+        return self._llm
+
+    def _generate(
+        self,
+        llm: Any,
+        request: GenerationRequest,
+        start: float,
+        on_token: TokenSink | None,
+        cancel: threading.Event | None,
+    ) -> Generation:
+        deadline = start + request.timeout_s
+        if cancel is not None and cancel.is_set():  # superseded before it started
+            return Generation(
+                "", "cancelled", 0, None, time.perf_counter() - start, self._name, self.name
+            )
+        kwargs: dict[str, Any] = {}
+        if request.json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
+        parts: list[str] = []
+        first: float | None = None
+        finish: Finish = "stop"
+        reason: str | None = None
+        stream = llm.create_chat_completion(
+            messages=[{"role": m.role, "content": m.content} for m in request.messages],
+            stream=True,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            repeat_penalty=request.repeat_penalty,
+            stop=list(request.stop),
+            seed=self.seed if request.seed is None else request.seed,
+            **kwargs,
+        )
+        try:
+            for chunk in _refusals(stream):
+                choice = chunk["choices"][0]
+                content = choice["delta"].get("content")
+                if content:
+                    first = time.perf_counter() - start if first is None else first
+                    parts.append(content)
+                    if on_token is not None:
+                        on_token(content)
+                reason = choice.get("finish_reason") or reason
+                if cancel is not None and cancel.is_set():
+                    finish = "cancelled"
+                    break
+                if time.perf_counter() >= deadline:
+                    finish = "timeout"
+                    break
+        finally:
+            stream.close()
+        if finish == "stop" and reason == "length":
+            finish = "length"
+        text = "".join(parts)
+        tokens = len(llm.tokenize(text.encode(), add_bos=False, special=True)) if text else 0
+        return Generation(
+            text=text,
+            finish=finish,
+            tokens=tokens,
+            first_token_s=first,
+            total_s=time.perf_counter() - start,
+            model=self._name,
+            backend=self.name,
+            extra={"finish_reason": reason, "n_threads": self.n_threads},
+        )
+
+
+def _refusals(stream: Any) -> Any:
+    """The stream, with llama-cpp-python's ValueError for a request it cannot run (a
+    prompt longer than the context) as ``BackendUnavailable``; the model stays READY."""
+    try:
+        yield from stream
+    except ValueError as err:
+        raise BackendUnavailable(
+            f"the language model refused the request: {err}",
+            fix="shorten the prompt or load the model with a larger context (n_ctx)",
+        ) from None
