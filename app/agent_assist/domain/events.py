@@ -145,6 +145,136 @@ class KnowledgeCards:
     emitted_at: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class SentenceCheck:
+    """One sentence of a generated answer as the grounding check judged it.
+
+    ``cited`` are the snippet numbers it cites ([1] is the first snippet given
+    to the model); ``score`` is the check's support score (method-specific).
+    """
+
+    text: str
+    cited: tuple[int, ...]
+    supported: bool
+    score: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionStarted:
+    """The generation worker began drafting a reply for the customer turn ``utterance_id``."""
+
+    call_id: str
+    utterance_id: str
+    suggestion_id: str
+    emitted_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionToken:
+    """The draft so far (throttled; a later one replaces it; not yet checked)."""
+
+    call_id: str
+    utterance_id: str
+    suggestion_id: str
+    text: str
+    emitted_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionReady:
+    """A reply suggestion that passed the guardrails, with what it was built from.
+
+    ``citations`` are the [n] numbers in ``text``; ``snippet_ids[n - 1]`` is the
+    chunk id of snippet [n]. ``extractive``: the model's draft failed the
+    grounding check and ``text`` is a sentence quoted from a snippet instead.
+    ``grounded``: every sentence of ``text`` is supported by its cited snippets
+    (``sentences`` says how each was judged; ``verdict`` in one line).
+    ``first_token_s``/``total_s`` time the generation itself; ``latency_s``
+    runs from the retriever receiving the customer's final to this event.
+    """
+
+    call_id: str
+    utterance_id: str
+    suggestion_id: str
+    text: str
+    citations: tuple[int, ...]
+    snippet_ids: tuple[str, ...]
+    utterance_ids: tuple[str, ...]
+    extractive: bool
+    grounded: bool
+    verdict: str
+    sentences: tuple[SentenceCheck, ...]
+    model: str
+    backend: str
+    prompt_version: str
+    first_token_s: float | None
+    total_s: float
+    latency_s: float
+    emitted_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionDropped:
+    """No suggestion for this turn, and why (superseded, ungrounded, backend down, ...).
+
+    ``suggestion_id`` is "" when the job never started generating.
+    """
+
+    call_id: str
+    utterance_id: str
+    suggestion_id: str
+    reason: str
+    emitted_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallSummaryReady:
+    """The end-of-call summary, always valid against the summary schema.
+
+    ``summary_json`` is the summary object as JSON (keys: see
+    ``llm/schema.py``). ``valid``: the model's own answer passed validation;
+    ``fallback``: it did not (or the backend was down) and the summary was made
+    by rules from the transcript.
+    """
+
+    call_id: str
+    summary_json: str
+    disposition: str
+    valid: bool
+    fallback: bool
+    model: str
+    backend: str
+    prompt_version: str
+    total_s: float
+    emitted_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class NoteReady:
+    """A coaching note (after the call) or a transfer note (on demand) of ``kind``."""
+
+    call_id: str
+    kind: str  # "coaching" | "transfer"
+    text: str
+    model: str
+    backend: str
+    prompt_version: str
+    total_s: float
+    emitted_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class BackendStatus:
+    """The text generator's state changed: "loading", "ready", "busy" or "down" (``detail``: why)."""
+
+    state: str
+    detail: str = ""
+    backend: str = ""
+    model: str = ""
+    emitted_at: float = 0.0
+
+
 Event = (
     CallStarted
     | CallEnded
@@ -154,4 +284,11 @@ Event = (
     | DeviceStatus
     | PipelineError
     | KnowledgeCards
+    | SuggestionStarted
+    | SuggestionToken
+    | SuggestionReady
+    | SuggestionDropped
+    | CallSummaryReady
+    | NoteReady
+    | BackendStatus
 )

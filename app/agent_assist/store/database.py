@@ -54,7 +54,15 @@ from agent_assist.domain import FinalUtterance, Speaker, Word
 from agent_assist.errors import UserError
 from agent_assist.store.migrations import migrate
 
-__all__ = ["CallRecord", "Database", "SearchHit", "now_iso", "translate_error"]
+__all__ = [
+    "CallRecord",
+    "Database",
+    "SearchHit",
+    "SuggestionRecord",
+    "SummaryRecord",
+    "now_iso",
+    "translate_error",
+]
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -81,6 +89,41 @@ class CallRecord:
 class SearchHit:
     utterance: FinalUtterance
     snippet: str  # the matching text with hits wrapped in [ ]
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRecord:
+    """A stored reply suggestion (``verdict``: the grounding check, as written by the recorder)."""
+
+    id: str
+    call_id: str
+    utterance_ids: tuple[str, ...]
+    snippet_ids: tuple[str, ...]
+    text: str
+    extractive: bool
+    grounded: bool
+    verdict: dict[str, Any]
+    model: str
+    backend: str
+    prompt_version: str
+    first_token_s: float | None
+    total_s: float | None
+    created_at: str
+    feedback: int | None  # +1 thumbs up, -1 thumbs down, None not rated
+    feedback_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRecord:
+    """A stored end-of-call summary (``data``: the schema-valid summary object)."""
+
+    call_id: str
+    data: dict[str, Any]
+    model: str
+    prompt_version: str
+    valid: bool
+    fallback: bool
+    created_at: str
 
 
 def translate_error(path: Path, exc: BaseException) -> UserError | None:
@@ -240,6 +283,47 @@ class Database:
         )
         return [SearchHit(_utterance(row), row["snippet"]) for row in self._query(sql, [query, limit])]
 
+    def suggestions(self, call_id: str) -> list[SuggestionRecord]:
+        """The call's stored reply suggestions, oldest first."""
+        sql = "SELECT * FROM suggestions WHERE call_id = ? ORDER BY created_at, rowid"
+        return [_suggestion(row) for row in self._query(sql, [call_id])]
+
+    def get_suggestion(self, suggestion_id: str) -> SuggestionRecord | None:
+        rows = self._query("SELECT * FROM suggestions WHERE id = ?", [suggestion_id])
+        return _suggestion(rows[0]) if rows else None
+
+    def summary(self, call_id: str) -> SummaryRecord | None:
+        """The call's stored summary, if one was made."""
+        rows = self._query("SELECT * FROM summaries WHERE call_id = ?", [call_id])
+        if not rows:
+            return None
+        row = rows[0]
+        return SummaryRecord(
+            call_id=row["call_id"],
+            data=json.loads(row["json"]),
+            model=row["model"],
+            prompt_version=row["prompt_version"],
+            valid=bool(row["valid"]),
+            fallback=bool(row["fallback"]),
+            created_at=row["created_at"],
+        )
+
+    def set_feedback(self, suggestion_id: str, value: int) -> bool:
+        """Record the agent's thumbs up (+1) or down (-1); False if no such suggestion.
+
+        A later rating replaces an earlier one. Writes on the calling thread.
+        """
+        if value not in (1, -1):
+            raise ValueError(f"feedback must be +1 or -1, not {value!r}")
+        with self.translating():
+            db = self.connection()
+            with db.atomic():
+                cursor = db.execute(
+                    "UPDATE suggestions SET feedback = ?, feedback_at = ? WHERE id = ?",
+                    [value, now_iso(), suggestion_id],
+                )
+        return bool(cursor.rowcount)
+
     def quick_check(self) -> list[str]:
         """SQLite's ``PRAGMA quick_check``: ``["ok"]`` or a list of problems."""
         return [str(row["quick_check"]) for row in self._query("PRAGMA quick_check", [])]
@@ -323,4 +407,25 @@ def _utterance(row: dict[str, Any]) -> FinalUtterance:
         text=row["text"],
         confidence=row["confidence"],
         words=tuple(Word(**w) for w in json.loads(row["words"])),
+    )
+
+
+def _suggestion(row: dict[str, Any]) -> SuggestionRecord:
+    return SuggestionRecord(
+        id=row["id"],
+        call_id=row["call_id"],
+        utterance_ids=tuple(json.loads(row["utterance_ids"])),
+        snippet_ids=tuple(json.loads(row["snippet_ids"])),
+        text=row["text"],
+        extractive=bool(row["extractive"]),
+        grounded=bool(row["grounded"]),
+        verdict=json.loads(row["verdict"]),
+        model=row["model"],
+        backend=row["backend"],
+        prompt_version=row["prompt_version"],
+        first_token_s=row["first_token_s"],
+        total_s=row["total_s"],
+        created_at=row["created_at"],
+        feedback=row["feedback"],
+        feedback_at=row["feedback_at"],
     )

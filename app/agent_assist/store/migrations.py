@@ -115,3 +115,46 @@ def m003_call_owner(db: sqlite_utils.Database) -> None:
     # whose process is gone, never a live call of another running instance.
     db.execute("ALTER TABLE calls ADD COLUMN owner_pid INTEGER")
     db.execute("ALTER TABLE calls ADD COLUMN owner_host TEXT")
+
+
+@migration
+def m004_suggestions_summaries(db: sqlite_utils.Database) -> None:
+    # What the LLM produced and what it was built from, so a supervisor can
+    # audit a suggestion (utterances, snippets, model, prompt, verdict) and the
+    # agent's thumbs up/down can be measured against it.
+    db.execute(
+        """
+        CREATE TABLE suggestions (
+            id TEXT PRIMARY KEY,
+            call_id TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+            utterance_ids TEXT NOT NULL DEFAULT '[]',
+            snippet_ids TEXT NOT NULL DEFAULT '[]',
+            text TEXT NOT NULL,
+            extractive INTEGER NOT NULL,
+            grounded INTEGER NOT NULL,
+            verdict TEXT NOT NULL DEFAULT '{}',
+            model TEXT NOT NULL,
+            backend TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            first_token_s REAL,
+            total_s REAL,
+            created_at TEXT NOT NULL,
+            feedback INTEGER CHECK (feedback IN (-1, 1)),
+            feedback_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX suggestions_call ON suggestions (call_id, created_at)")
+    db.execute(
+        """
+        CREATE TABLE summaries (
+            call_id TEXT PRIMARY KEY REFERENCES calls (id) ON DELETE CASCADE,
+            json TEXT NOT NULL,
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            valid INTEGER NOT NULL,
+            fallback INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )

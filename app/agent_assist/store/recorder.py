@@ -11,7 +11,12 @@ What it writes:
 * ``FinalUtterance`` -> one ``utterances`` row (and its FTS entry, by trigger);
 * ``Silence`` / ``DeviceStatus`` / ``PipelineError`` -> an ``events`` row with
   the event's fields as JSON;
-* ``CallEnded`` -> status ``completed``, ``ended_at``, ``duration``, reason.
+* ``CallEnded`` -> status ``completed``, ``ended_at``, ``duration``, reason;
+* ``SuggestionReady`` -> one ``suggestions`` row (what it was built from, the
+  grounding verdict as JSON; feedback is set later by ``Database.set_feedback``);
+* ``CallSummaryReady`` -> the call's ``summaries`` row (a newer one replaces it);
+* ``NoteReady`` -> an ``events`` row (``note``). Streamed tokens, started and
+  dropped suggestions and backend status are not stored.
 
 An event for a call the recorder never saw start (it subscribed late) first
 creates a placeholder ``calls`` row, so nothing is lost to a foreign key.
@@ -32,15 +37,19 @@ import socket
 from typing import Any
 
 from agent_assist.domain import (
+    BackendStatus,
     CallEnded,
     CallStarted,
+    CallSummaryReady,
     DeviceStatus,
     Event,
     FinalUtterance,
     KnowledgeCards,
+    NoteReady,
     PartialText,
     PipelineError,
     Silence,
+    SuggestionReady,
 )
 from agent_assist.store.database import Database, now_iso
 
@@ -51,6 +60,7 @@ _EVENT_TYPES: dict[type[Any], str] = {
     DeviceStatus: "device_status",
     PipelineError: "pipeline_error",
     KnowledgeCards: "knowledge_cards",  # what the agent was shown, for review and feedback
+    NoteReady: "note",
 }
 
 
@@ -62,8 +72,9 @@ class CallRecorder:
         self._known_calls: set[str] = set()
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, PartialText) or not isinstance(
-            event, (CallStarted, FinalUtterance, CallEnded, *_EVENT_TYPES)
+        if isinstance(event, (PartialText, BackendStatus)) or not isinstance(
+            event,
+            (CallStarted, FinalUtterance, CallEnded, SuggestionReady, CallSummaryReady, *_EVENT_TYPES),
         ):
             return
         try:
@@ -122,7 +133,25 @@ class CallRecorder:
                     )
                     self._known_calls.discard(event.call_id)
                     self._db.recording.discard(event.call_id)
-                case Silence() | DeviceStatus() | PipelineError() | KnowledgeCards():
+                case SuggestionReady():
+                    self._ensure_call(event.call_id, now)
+                    _write_suggestion(db, event, now)
+                case CallSummaryReady():
+                    self._ensure_call(event.call_id, now)
+                    db.execute(
+                        "INSERT OR REPLACE INTO summaries (call_id, json, model, prompt_version,"
+                        " valid, fallback, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            event.call_id,
+                            event.summary_json,
+                            event.model,
+                            event.prompt_version,
+                            int(event.valid),
+                            int(event.fallback),
+                            now,
+                        ],
+                    )
+                case Silence() | DeviceStatus() | PipelineError() | KnowledgeCards() | NoteReady():
                     self._ensure_call(event.call_id, now)
                     payload = dataclasses.asdict(event)
                     del payload["call_id"]
@@ -141,3 +170,34 @@ class CallRecorder:
             [call_id, now],
         )
         self._known_calls.add(call_id)
+
+
+def _write_suggestion(db: Any, event: SuggestionReady, now: str) -> None:
+    verdict = {
+        "grounded": event.grounded,
+        "summary": event.verdict,
+        "citations": list(event.citations),
+        "sentences": [dataclasses.asdict(s) for s in event.sentences],
+        "latency_s": event.latency_s,
+    }
+    db.execute(
+        "INSERT INTO suggestions (id, call_id, utterance_ids, snippet_ids, text, extractive, grounded,"
+        " verdict, model, backend, prompt_version, first_token_s, total_s, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        [
+            event.suggestion_id,
+            event.call_id,
+            json.dumps(list(event.utterance_ids)),
+            json.dumps(list(event.snippet_ids)),
+            event.text,
+            int(event.extractive),
+            int(event.grounded),
+            json.dumps(verdict),
+            event.model,
+            event.backend,
+            event.prompt_version,
+            event.first_token_s,
+            event.total_s,
+            now,
+        ],
+    )

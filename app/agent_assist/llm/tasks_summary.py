@@ -1,0 +1,199 @@
+"""The end-of-call summary: structured, schema-constrained, validated, never invalid.
+
+How: the transcript (masked, fitted to the context: ``tasks_transcript``) and
+the pack's disposition codes go into the ``summary`` prompt; the request
+carries the summary schema (``schema.summary_schema``) so the backend
+constrains the output. The answer is parsed, masked again, normalised and
+validated. An invalid answer (not JSON, wrong shape, cut off at
+``max_tokens``, timed out, a copy of the prompt's example) is retried once
+with another seed -- at a temperature of at least 0.5, since a new seed
+changes nothing when sampling is greedy. If that fails too, or the backend is
+down, a minimal summary is made by rules from the transcript
+(``fallback=True``; ``tasks_summary_rules``). Whatever happens, the returned
+data validates against the schema. Identifiers are checked against the call
+either way: the model's are kept only if said in the call, and tokens with
+3+ digits it missed are added.
+
+Thread rules: runs on the caller's thread (the generation worker's).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agent_assist.domain import FinalUtterance
+from agent_assist.llm import grounded
+from agent_assist.llm.backend import BackendUnavailable, GenerationRequest, LLMBackend
+from agent_assist.llm.schema import normalise, parse_json_object, summary_schema, validate
+from agent_assist.llm.tasks_context import Disposition, TaskContext, generate, room_for
+from agent_assist.llm.tasks_summary_rules import checked_identifiers, rule_based_summary
+from agent_assist.llm.tasks_transcript import fit_transcript
+
+__all__ = ["CallSummary", "rule_based_summary", "summarize_call"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallSummary:
+    """A call's summary (the schema's fields) and how it was made.
+
+    ``valid``: the model's answer passed validation (first try or the retry);
+    ``fallback``: it did not, or the backend was down (``backend_error``), and
+    the fields come from rules. ``errors`` says why answers were rejected;
+    ``transcript`` how the call was fitted into the context.
+    """
+
+    call_id: str
+    reason_for_contact: str
+    key_facts: tuple[str, ...]
+    identifiers: tuple[str, ...]
+    actions_taken: tuple[str, ...]
+    resolution: str
+    follow_ups: tuple[str, ...]
+    sentiment_start: str
+    sentiment_end: str
+    disposition: str
+    valid: bool
+    fallback: bool
+    attempts: int
+    errors: tuple[str, ...]
+    model: str
+    backend: str
+    prompt_version: str
+    total_s: float
+    transcript: str
+    backend_error: str = ""
+
+    def data(self) -> dict[str, Any]:
+        """The summary object, as the schema describes it."""
+        return {
+            "reason_for_contact": self.reason_for_contact,
+            "key_facts": list(self.key_facts),
+            "identifiers": list(self.identifiers),
+            "actions_taken": list(self.actions_taken),
+            "resolution": self.resolution,
+            "follow_ups": list(self.follow_ups),
+            "sentiment_start": self.sentiment_start,
+            "sentiment_end": self.sentiment_end,
+            "disposition": self.disposition,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.data(), ensure_ascii=False)
+
+
+def summarize_call(
+    backend: LLMBackend,
+    transcript: Sequence[FinalUtterance],
+    dispositions: Sequence[Disposition] | None = None,
+    *,
+    call_id: str = "",
+    context: TaskContext | None = None,
+    cancel: threading.Event | None = None,
+    seed: int = 1,
+) -> CallSummary:
+    """The schema-valid summary of the call ``transcript`` (see the module doc)."""
+    ctx = context or TaskContext.load()
+    choices = ctx.dispositions if dispositions is None else tuple(dispositions)
+    codes = tuple(d.code for d in choices)
+    schema = summary_schema(codes)
+    template = ctx.prompts["summary"]
+    listed = "\n".join(f"{d.code}: {d.label}" for d in choices) or "none"
+    budget = room_for(template, ctx.context_tokens, transcript="", dispositions=listed)
+    fitted = fit_transcript(transcript, budget)
+    how = f"{fitted.strategy} ({fitted.kept} of {fitted.total} lines)"
+    messages = template.messages(transcript=fitted.text, dispositions=listed)
+    errors: list[str] = []
+    total = 0.0
+    model, backend_name, error = backend.model, backend.name, ""
+    attempts = 0
+    temperature = template.temperature
+    for attempt_seed in (seed, seed + 1) if transcript else ():
+        attempts += 1
+        request = GenerationRequest(
+            messages,
+            max_tokens=template.max_tokens,
+            temperature=temperature,
+            json_schema=schema,
+            seed=attempt_seed,
+            timeout_s=ctx.limits.summary_timeout_s,
+        )
+        try:
+            result = generate(backend, request, cancel=cancel)
+        except BackendUnavailable as exc:
+            error = str(exc)
+            break
+        total += result.total_s
+        model, backend_name = result.model, result.backend
+        data = parse_json_object(result.text)
+        fields = normalise(_masked(data), schema) if data is not None else None
+        problems = (
+            validate(fields, schema)
+            if fields is not None
+            else [f"not a JSON object (finish: {result.finish})"]
+        )
+        if not problems and _copies(fields, template.example_assistant):
+            problems = ["a copy of the prompt's example"]
+        if fields is not None and not problems:
+            fields["identifiers"] = checked_identifiers(fields["identifiers"], transcript, schema)
+            return _summary(fields, call_id, True, False, attempts, errors, model, backend_name,
+                            template.version, total, how)  # fmt: skip
+        errors.append(f"attempt {attempts} (seed {attempt_seed}): " + "; ".join(problems[:5]))
+        temperature = max(temperature, 0.5)
+    fields = rule_based_summary(transcript, codes, choices)
+    return _summary(fields, call_id, False, True, attempts, errors, model, backend_name,
+                    template.version, total, how, error)  # fmt: skip
+
+
+def _summary(
+    fields: dict[str, Any], call_id: str, valid: bool, fallback: bool, attempts: int,
+    errors: list[str], model: str, backend: str, version: str, total: float, how: str,
+    error: str = "",
+) -> CallSummary:  # fmt: skip
+    return CallSummary(
+        call_id=call_id,
+        reason_for_contact=fields["reason_for_contact"],
+        key_facts=tuple(fields["key_facts"]),
+        identifiers=tuple(fields["identifiers"]),
+        actions_taken=tuple(fields["actions_taken"]),
+        resolution=fields["resolution"],
+        follow_ups=tuple(fields["follow_ups"]),
+        sentiment_start=fields["sentiment_start"],
+        sentiment_end=fields["sentiment_end"],
+        disposition=fields["disposition"],
+        valid=valid,
+        fallback=fallback,
+        attempts=attempts,
+        errors=tuple(errors),
+        model=model,
+        backend=backend,
+        prompt_version=version,
+        total_s=total,
+        transcript=how,
+        backend_error=error,
+    )
+
+
+def _copies(fields: Any, example: str) -> bool:
+    """Whether ``fields`` are the prompt's example summary (the disposition aside: the
+    schema forces a pack code, so a copied example differs in that field alone)."""
+    shown = parse_json_object(example)
+    if not shown or not isinstance(fields, dict):
+        return False
+    return {k: v for k, v in fields.items() if k != "disposition"} == {
+        k: v for k, v in shown.items() if k != "disposition"
+    }
+
+
+def _masked(value: Any) -> Any:
+    """Every string in ``value`` with personal data masked (the model may echo or invent some)."""
+    if isinstance(value, str):
+        return grounded.mask(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    return value

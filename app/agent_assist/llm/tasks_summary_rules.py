@@ -1,0 +1,145 @@
+"""The summary's rule-based parts: identifiers checked against the call, and the fallback summary.
+
+Why rules: identifiers are copied from the call, never inferred, so the call
+text settles which the model may keep and which it missed; and when the model
+cannot produce a valid summary (twice) or is down, a minimal one made from
+the transcript alone must still validate against the schema: reason = the
+customer's first turn of 4+ words, identifiers = tokens with 3+ digits (after
+masking, so a card number never appears), disposition = the code whose label
+and description share most words with the call (the first on a tie),
+sentiment "neutral", resolution "unknown", the lists empty.
+
+Thread rules: pure functions; any thread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from agent_assist.domain import FinalUtterance, Speaker
+from agent_assist.llm import grounded
+from agent_assist.llm.schema import normalise, summary_schema, validate
+from agent_assist.llm.tasks_context import Disposition
+
+__all__ = ["checked_identifiers", "rule_based_summary"]
+
+_WORD = re.compile(r"[a-z]+")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+_COMMON = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "to",
+        "of",
+        "for",
+        "or",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "was",
+        "were",
+        "is",
+        "are",
+        "be",
+        "it",
+        "its",
+        "this",
+        "that",
+        "as",
+        "from",
+        "their",
+        "they",
+        "them",
+        "our",
+        "your",
+        "you",
+        "we",
+        "i",
+        "he",
+        "she",
+        "his",
+        "her",
+        "any",
+        "not",
+        "no",
+    ]
+)
+
+
+def _found_identifiers(texts: Sequence[str]) -> list[str]:
+    """Tokens with 3+ digits (order, ticket, account numbers) in call order, once each."""
+    found: list[str] = []
+    for text in texts:
+        for token in _TOKEN.findall(text):
+            if sum(c.isdigit() for c in token) >= 3 and token not in found:
+                found.append(token)
+    return found
+
+
+def checked_identifiers(
+    named: list[str], transcript: Sequence[FinalUtterance], schema: dict[str, Any]
+) -> list[str]:
+    """The model's identifiers that occur in the call, then those it missed.
+
+    Why: an identifier is copied, never inferred; a 135M model both invents
+    them and misses the ones said, and the call text settles both.
+    """
+    texts = [grounded.mask(t.text) for t in transcript]
+    call = " ".join(texts).lower()
+    kept = [i for i in named if i.lower() in call]
+    seen = {i.lower() for i in kept}
+    merged = kept + [i for i in _found_identifiers(texts) if i.lower() not in seen]
+    result: list[str] = normalise(merged, schema["properties"]["identifiers"])
+    return result
+
+
+def rule_based_summary(
+    transcript: Sequence[FinalUtterance],
+    codes: Sequence[str],
+    dispositions: Sequence[Disposition] = (),
+) -> dict[str, Any]:
+    """A minimal summary from the transcript alone, valid against ``summary_schema(codes)``."""
+    schema = summary_schema(codes)
+    texts = [grounded.mask(t.text) for t in transcript]
+    reason = next(
+        (
+            " ".join(text.split()[:30])
+            for t, text in zip(transcript, texts, strict=True)
+            if t.speaker != Speaker.AGENT and len(text.split()) >= 4
+        ),
+        "not stated",
+    )
+    identifiers = _found_identifiers(texts)
+    words = set(_WORD.findall(" ".join(texts).lower())) - _COMMON
+    enum: list[str] = schema["properties"]["disposition"]["enum"]
+    described = {d.code: f"{d.label} {d.description}" for d in dispositions}
+    overlap = {
+        code: len(set(_WORD.findall(described.get(code, code).lower())) - _COMMON & words)
+        for code in enum
+    }
+    disposition = max(enum, key=lambda code: overlap[code])  # first of equals
+    data = normalise(
+        {
+            "reason_for_contact": reason,
+            "key_facts": [],
+            "identifiers": identifiers,
+            "actions_taken": [],
+            "resolution": "unknown",
+            "follow_ups": [],
+            "sentiment_start": "neutral",
+            "sentiment_end": "neutral",
+            "disposition": disposition,
+        },
+        schema,
+    )
+    problems = validate(data, schema)
+    if problems:  # a bug here must not reach the store as data
+        raise AssertionError(f"rule-based summary is invalid: {problems}")
+    result: dict[str, Any] = data
+    return result
