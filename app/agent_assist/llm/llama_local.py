@@ -271,7 +271,8 @@ class LlamaCppBackend:
                 model_path=str(self.model_path),
                 n_ctx=self.n_ctx,
                 n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
+                # prompt evaluation parallelises well and is short: both cores for it
+                n_threads_batch=max(self.n_threads, min(2, os.cpu_count() or 1)),
                 n_gpu_layers=0,
                 seed=self.seed,
                 chat_format=self.chat_format,
