@@ -85,6 +85,28 @@ def link_embedder(home: Path, embed_home: Path) -> Path:
     return home
 
 
+SMOLLM2 = "smollm2-135m-instruct"
+
+
+@pytest.fixture(scope="session")
+def llm_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with SmolLM2-135M-Instruct installed (session-wide)."""
+    from agent_assist.models import install
+
+    with data_home(tmp_path_factory.mktemp("llm-home")) as home:
+        install(SMOLLM2, progress=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def smollm2_path(llm_home: Path) -> Path:
+    """The installed SmolLM2 GGUF file (or folder) in ``llm_home``."""
+    from agent_assist.models import model_path
+
+    with data_home(llm_home):
+        return model_path(SMOLLM2)
+
+
 @pytest.fixture
 def tiny_home(models_home: Path, tmp_path: Path) -> Path:
     """A fresh data folder (for a subprocess) whose tiny.en links to the installed one."""

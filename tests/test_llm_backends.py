@@ -408,22 +408,7 @@ def test_loader_choices(tmp_path: Path) -> None:
 # -- the real SmolLM2, in-process -----------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def llm_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder with SmolLM2-135M-Instruct installed (session-wide)."""
-    from agent_assist.models import install
-
-    with data_home(tmp_path_factory.mktemp("llm-home")) as home:
-        install(SMOLLM2, progress=False)
-    return home
-
-
-@pytest.fixture(scope="session")
-def smollm2_path(llm_home: Path) -> Path:
-    from agent_assist.models import model_path
-
-    with data_home(llm_home):
-        return model_path(SMOLLM2)
+# ``llm_home`` and ``smollm2_path`` (SmolLM2 installed once per session) are in conftest.py.
 
 
 @pytest.fixture(scope="session")

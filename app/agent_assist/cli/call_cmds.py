@@ -1,30 +1,33 @@
-"""Commands that run a call: ``transcribe``, ``listen``, ``demo``, and ``devices``.
+"""Commands that run a call: ``transcribe``, ``listen``, ``demo``; and ``devices``, ``calls``.
 
-Each builds an audio source, loads the speech model, wires the store, a
-printer and (with ``--pack-index``) the live knowledge retriever to the event
-bus and runs ``CallPipeline`` until the source ends or the user presses Ctrl-C
-(which ends the call cleanly: finals for what was heard, the call row marked
-completed, the cards for the last customer turn printed).
+Each builds an audio source and hands it to ``call_run.run_call``, which loads
+the speech model, wires the store, a printer, the live knowledge retriever
+(installed packs, or ``--pack-index``) and the generation worker (reply
+suggestions under the cards and the end-of-call summary; ``live_llm``) to the
+event bus and runs ``CallPipeline`` until the source ends or the user presses
+Ctrl-C (which ends the call cleanly: finals for what was heard, the call row
+marked completed, the cards for the last customer turn and the call's summary
+printed). ``calls`` lists the call history, for ``summarize CALL_ID``.
+
+Thread rules: every command runs on the main thread (see ``call_run``).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent_assist.cli.live_assist import add_knowledge_args, knowledge_source, start_retriever
+from agent_assist.cli.live_assist import add_knowledge_args, knowledge_source
+from agent_assist.cli.live_llm import add_llm_args
 from agent_assist.cli.render import FORMATS, TranscriptPrinter
-from agent_assist.domain import Event, FinalUtterance, KnowledgeCards
 from agent_assist.errors import UserError
 
-__all__ = ["add_parsers"]
+__all__ = ["add_model_args", "add_parsers"]
 
 
-def _add_model_args(p: argparse.ArgumentParser) -> None:
+def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
         default="tiny.en",
@@ -40,27 +43,43 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-store", action="store_true", help="do not record the call in the call history")
 
 
-def _add_output_args(p: argparse.ArgumentParser, default_partials: bool) -> None:
+def _add_output_args(p: argparse.ArgumentParser, *, live: bool) -> None:
+    """Output format, partials, knowledge cards and the language model.
+
+    ``live`` (listen, demo): partials and the model are on by default; a batch
+    ``transcribe`` shows finals only and uses the model only with ``--assist``.
+    """
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     p.add_argument(
         "--partials",
         action=argparse.BooleanOptionalAction,
-        default=default_partials,
+        default=live,
         help="show tentative text while someone is still speaking",
     )
     add_knowledge_args(p)
+    add_llm_args(p, default_on=live)
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("transcribe", help="transcribe an audio file through the streaming pipeline")
+    p = sub.add_parser(
+        "transcribe",
+        help="transcribe an audio file through the streaming pipeline",
+        description="Transcribe an audio file. Knowledge cards show when a pack is installed; "
+        "reply suggestions and the end-of-call summary only with --assist (or --llm/--llm-server).",
+    )
     p.add_argument("file", type=Path, help="WAV/FLAC/OGG/MP3; stereo = agent left, customer right")
     p.add_argument("--realtime", action="store_true", help="replay at real speed (as a live call)")
     p.add_argument("--mix", action="store_true", help="treat a stereo file as one mixed channel")
-    _add_output_args(p, default_partials=False)
-    _add_model_args(p)
+    _add_output_args(p, live=False)
+    add_model_args(p)
     p.set_defaults(func=_transcribe)
 
-    p = sub.add_parser("listen", help="transcribe a live call from audio devices (Ctrl-C ends it)")
+    p = sub.add_parser(
+        "listen",
+        help="transcribe a live call from audio devices (Ctrl-C ends it)",
+        description="Transcribe a live call. Knowledge cards, reply suggestions under them and the "
+        "end-of-call summary are on by default (--no-knowledge, --no-llm turn them off).",
+    )
     p.add_argument("--agent", metavar="DEVICE", help="agent microphone (name or part of it)")
     p.add_argument(
         "--customer", metavar="DEVICE", help="customer side: the softphone's output monitor/loopback"
@@ -68,19 +87,29 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--device", metavar="DEVICE", help="single-device mode: one input with both voices mixed"
     )
-    _add_output_args(p, default_partials=True)
-    _add_model_args(p)
+    _add_output_args(p, live=True)
+    add_model_args(p)
     p.set_defaults(func=_listen)
 
-    p = sub.add_parser("demo", help="play the bundled sample call through the pipeline in real time")
+    p = sub.add_parser(
+        "demo",
+        help="play the bundled sample call through the pipeline in real time",
+        description="Play the sample call as a live call. Installs the example pack if no pack is; "
+        "knowledge cards, reply suggestions and the end-of-call summary are on by default "
+        "(--no-knowledge, --no-llm turn them off).",
+    )
     p.add_argument("--fast", action="store_true", help="as fast as the CPU allows instead of real time")
     p.add_argument("--headless", action="store_true", help="terminal view (the only view for now)")
-    _add_output_args(p, default_partials=True)
-    _add_model_args(p)
+    _add_output_args(p, live=True)
+    add_model_args(p)
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(func=_devices)
+
+    p = sub.add_parser("calls", help="the most recent calls in the call history (ids for summarize)")
+    p.add_argument("--limit", type=int, default=20, help="how many calls (default 20)")
+    p.set_defaults(func=_calls)
 
 
 def _printer(args: argparse.Namespace) -> TranscriptPrinter:
@@ -88,96 +117,17 @@ def _printer(args: argparse.Namespace) -> TranscriptPrinter:
     return TranscriptPrinter(args.format, sys.stdout, partials=args.partials, live_line=tty, colour=tty)
 
 
-class _Tally:
-    """Counts finals per speaker (STT thread) and knowledge cards (retriever
-    thread) for the closing summary line."""
-
-    def __init__(self) -> None:
-        self.finals: dict[str, int] = {}
-        self.cards = 0
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, FinalUtterance):
-            self.finals[event.speaker.value] = self.finals.get(event.speaker.value, 0) + 1
-        elif isinstance(event, KnowledgeCards):
-            self.cards += len(event.cards)
-
-    def summary(self) -> str:
-        per_side = ", ".join(f"{who} {n}" for who, n in sorted(self.finals.items())) or "nothing heard"
-        cards = f", {self.cards} knowledge cards" if self.cards else ""
-        return f"{sum(self.finals.values())} utterances ({per_side}){cards}"
-
-
-class _GuardedRecorder:
-    """The store's recorder; if writing fails (disk full, read-only), says so once
-    and lets the call go on on screen, and the command exits non-zero."""
-
-    def __init__(self, recorder: Callable[[Event], None]) -> None:
-        self._recorder = recorder
-        self.failure: Exception | None = None
-
-    def __call__(self, event: Event) -> None:
-        if self.failure is not None:
-            return
-        try:
-            self._recorder(event)
-        except Exception as exc:
-            self.failure = exc
-            print(f"\nwarning: the call is no longer being saved: {exc}", file=sys.stderr)
-
-
 def _run(source: Any, args: argparse.Namespace) -> int:
-    """Run one call from ``source`` with the model, store and printer the args ask for."""
-    from agent_assist.events import EventBus
-    from agent_assist.pipeline import CallPipeline, PipelineConfig
-    from agent_assist.stt.loader import load_transcriber
+    """Run one call from ``source`` with the store, printer, cards and model the args ask for."""
+    from agent_assist.cli.call_run import run_call
+    from agent_assist.cli.live_assist import SharedEmbedder
+    from agent_assist.cli.live_llm import call_assist
 
-    knowledge = knowledge_source(args, install_example=args.command == "demo")  # before model load
-    language = None if args.language == "auto" else args.language
-    decoder = load_transcriber(args.model, language=language, cpu_threads=args.threads)
-    bus = EventBus()
-    with contextlib.ExitStack() as stack:
-        guard = None
-        if not args.no_store:
-            from agent_assist.store import CallRecorder, Database
-
-            db = stack.enter_context(Database.open())
-            for call_id in db.interrupted:
-                print(
-                    f"note: call {call_id} was cut off (its process ended); its utterances are kept",
-                    file=sys.stderr,
-                )
-            guard = _GuardedRecorder(CallRecorder(db))
-            bus.subscribe(guard)
-        bus.subscribe(_printer(args))
-        tally = _Tally()
-        bus.subscribe(tally)
-        if knowledge is not None:  # last: a card must not print before its line
-            # Closed after the pipeline (below) and before the store: the
-            # cards of the last customer turn still print and are seen.
-            stack.callback(start_retriever(knowledge, bus).close)
-        live = source.live or getattr(source, "realtime", False)
-        config = PipelineConfig(partials=args.partials, drop_partials_when_behind=live)
-        pipeline = CallPipeline(source, decoder, bus, config=config)
-        reason = "completed"
-        pipeline.start()
-        try:
-            pipeline.wait()
-        except KeyboardInterrupt:
-            print("\nending the call…", file=sys.stderr)
-            reason = "stopped by user"
-        finally:
-            pipeline.stop(reason)
-    where = "not stored (--no-store)" if guard is None else f"stored as call {pipeline.call_id}"
-    print(f"-- {reason}: {tally.summary()}; {where}", file=sys.stderr)
-    error = getattr(source, "error", None)
-    if isinstance(error, UserError):  # a file damaged part-way: what was read is above
-        print(error.render(), file=sys.stderr)
-        return error.exit_code
-    if guard is not None and guard.failure is not None:
-        print(f"error: the call was not fully saved: {guard.failure}", file=sys.stderr)
-        return 5
-    return 0
+    embedder = SharedEmbedder(threads=1)  # one for cards and grounding; the other core is speech's
+    # Both resolved before the speech model loads: a mistake fails at once.
+    knowledge = knowledge_source(args, install_example=args.command == "demo", embedder=embedder)
+    assist = call_assist(args, embedder)
+    return run_call(source, args, printer=_printer(args), knowledge=knowledge, assist=assist).code
 
 
 def _transcribe(args: argparse.Namespace) -> int:
@@ -246,3 +196,27 @@ def _loopback_outputs() -> list[str]:
         return [o.describe() for o in list_outputs()]
     except (UserError, ImportError, OSError, RuntimeError):
         return []  # no soundcard, or no sound server: inputs are still listed
+
+
+def _calls(args: argparse.Namespace) -> int:
+    from agent_assist.store import Database
+
+    with Database.open() as db:
+        calls = db.list_calls(max(1, args.limit))
+        summaries = {c.id: db.summary(c.id) for c in calls}
+    if not calls:
+        print("no calls in the call history yet (`agent-assist demo` makes one)")
+        return 0
+    print(f"{'CALL ID':<22} {'STARTED (UTC)':<20} {'STATUS':<11} {'LENGTH':>7} {'LINES':>5}  SUMMARY")
+    for c in calls:
+        length = f"{c.duration:.0f} s" if c.duration is not None else "-"
+        s = summaries[c.id]
+        made = (
+            "-"
+            if s is None
+            else f"{s.data.get('disposition', '?')} ({'rules' if s.fallback else 'model'})"
+        )
+        print(
+            f"{c.id:<22} {c.started_at[:19]:<20} {c.status:<11} {length:>7} {c.utterance_count:>5}  {made}"
+        )
+    return 0

@@ -43,7 +43,7 @@ def _setup_logging(verbose: bool) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent_assist.cli import call_cmds, models_cmd, pack_cmd
+    from agent_assist.cli import call_cmds, llm_cmds, models_cmd, pack_cmd
 
     parser = argparse.ArgumentParser(
         prog="agent-assist",
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     call_cmds.add_parsers(sub)
+    llm_cmds.add_parsers(sub)  # ask, suggest, summarize
     models_cmd.add_parser(sub)
     pack_cmd.add_parser(sub)
     return parser

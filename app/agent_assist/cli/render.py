@@ -5,9 +5,19 @@ Knowledge cards print under the customer line they answer: in text as
 snippet on the next line, in JSON lines as a ``knowledge_cards`` record;
 subtitles leave them out.
 
+The language model's output (text forms in ``render_assist``): a reply
+suggestion as ``  say> "…" [1]  (grounded|extractive)`` under the cards it
+cites, the end-of-call summary and the coaching note as blocks, and a
+``  llm> down: …`` line when the model stops answering (and ``ready again``
+when it is back). JSON lines: ``suggestion_ready``, ``suggestion_dropped``,
+``call_summary_ready`` (with the summary as an object), ``note_ready`` and
+``backend_status`` records. ``SuggestionStarted`` and the streamed
+``SuggestionToken`` drafts are for the GUI and never printed.
+
 Thread rules: a printer is called on the pipeline's worker thread and, for
-knowledge cards, on the retriever's; it only writes to its stream, under a lock
-that keeps lines whole.
+knowledge cards, on the retriever's, for the model's output on the
+generation worker's; it only writes to its stream, under a lock that keeps
+lines whole.
 """
 
 from __future__ import annotations
@@ -15,22 +25,37 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import shutil
 import threading
 from typing import Any, Literal, TextIO
 
+from agent_assist.cli.render_assist import (
+    note_block,
+    status_line,
+    suggestion_line,
+    summary_block,
+    summary_how,
+)
 from agent_assist.domain import (
+    BackendStatus,
     CallEnded,
+    CallSummaryReady,
     DeviceStatus,
     Event,
     FinalUtterance,
     KnowledgeCard,
     KnowledgeCards,
+    NoteReady,
     PartialText,
     PipelineError,
+    SuggestionDropped,
+    SuggestionReady,
+    SuggestionStarted,
+    SuggestionToken,
 )
 
-__all__ = ["FORMATS", "TranscriptPrinter", "card_lines", "event_to_dict"]
+__all__ = ["FORMATS", "TranscriptPrinter", "card_lines", "event_to_dict", "jsonable"]
 
 Format = Literal["text", "jsonl", "vtt", "srt"]
 FORMATS: tuple[Format, ...] = ("text", "jsonl", "vtt", "srt")
@@ -41,25 +66,43 @@ _KB = "\x1b[32m"
 SNIPPET_CHARS = 110
 
 
-def _jsonable(value: Any) -> Any:
+_NOT_PRINTED = (SuggestionStarted, SuggestionToken)  # the GUI's: a draft being written
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON-ready data: dataclasses (nested too) as dicts, enums as their
+    values, tuples and (sorted) sets as lists, floats to 3 decimals (NaN, inf: None)."""
     if isinstance(value, enum.Enum):
-        return value.value
+        return jsonable(value.value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, bool | int | str) or value is None:
+        return value
     if isinstance(value, float):
-        return round(value, 3)
+        return round(value, 3) if math.isfinite(value) else None
+    if isinstance(value, (set, frozenset)):
+        return sorted((jsonable(v) for v in value), key=repr)
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
+        return {str(jsonable(k)): jsonable(v) for k, v in value.items()}
+    return str(value)  # a Path, a datetime: as text rather than a crash mid-call
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    """A flat JSON-ready dict with a ``type`` key (snake_case event name)."""
+    """A flat JSON-ready dict with a ``type`` key (snake_case event name).
+
+    A ``CallSummaryReady`` carries its summary as an object under ``summary``
+    (not as a JSON string inside JSON).
+    """
     name = type(event).__name__
     snake = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    data = {f.name: _jsonable(getattr(event, f.name)) for f in dataclasses.fields(event)}
+    data = {f.name: jsonable(getattr(event, f.name)) for f in dataclasses.fields(event)}
+    if isinstance(event, CallSummaryReady):
+        try:
+            data["summary"] = json.loads(data.pop("summary_json"))
+        except ValueError:
+            data["summary"] = None
     return {"type": snake, **data}
 
 
@@ -119,6 +162,7 @@ class TranscriptPrinter:
         self.colour = colour
         self._cues = 0
         self._partial_shown = False
+        self._llm_down = False  # the last BackendStatus printed was "down"
         self._lock = threading.Lock()
         if fmt == "vtt":
             self._write("WEBVTT\n\n")
@@ -129,6 +173,8 @@ class TranscriptPrinter:
 
     def __call__(self, event: Event) -> None:
         with self._lock:
+            if isinstance(event, _NOT_PRINTED):
+                return
             if self.fmt == "jsonl":
                 if isinstance(event, PartialText) and not self.partials:
                     return
@@ -179,6 +225,38 @@ class TranscriptPrinter:
         elif isinstance(event, CallEnded) and self._partial_shown:
             self._partial_shown = False
             self._write(clear)
+        else:
+            self._assist_text(event, clear)
+
+    def _assist_text(self, event: Event, clear: str) -> None:
+        """The language model's output (see ``render_assist``)."""
+        text = ""
+        if isinstance(event, SuggestionReady):
+            text = suggestion_line(
+                event.text, extractive=event.extractive, grounded=event.grounded, colour=self.colour
+            )
+        elif isinstance(event, SuggestionDropped) and event.reason.startswith("error"):
+            text = f"  -- no suggestion: {event.reason}\n"  # superseded, ungrounded: not news
+        elif isinstance(event, CallSummaryReady):
+            try:
+                data = json.loads(event.summary_json)
+            except ValueError:
+                data = {}
+            how = summary_how(valid=event.valid, fallback=event.fallback, model=event.model,
+                              unavailable=event.fallback and self._llm_down)  # fmt: skip
+            text = summary_block(data, how=how, colour=self.colour)
+        elif isinstance(event, NoteReady):
+            text = note_block(event.kind, event.text, colour=self.colour)
+        elif (
+            isinstance(event, BackendStatus)
+            and event.state in ("down", "ready")
+            and (event.state == "down") != self._llm_down
+        ):  # a change between down and ready; loading and busy are not news
+            self._llm_down = event.state == "down"
+            text = status_line(event.state, event.detail, colour=self.colour)
+        if text:
+            self._partial_shown = False
+            self._write(clear + text)
 
     def _cue(self, event: FinalUtterance) -> None:
         self._cues += 1
