@@ -347,7 +347,7 @@ def test_grounded_draft_is_shown_with_what_it_was_built_from(ctx: TaskContext) -
     assert (s.text, s.citations, s.extractive, s.grounded) == (GOOD, (1,), False, True)
     assert s.snippet_ids == ("doc-1#s", "doc-2#s")
     assert s.utterance_ids == ("c1-u0", "c1-u1")
-    assert (s.model, s.backend, s.prompt_version) == ("fake-135m", "fake", "suggest-1")
+    assert (s.model, s.backend, s.prompt_version) == ("fake-135m", "fake", "suggest-2")
     assert (s.first_token_s, s.total_s) == (0.01, 0.05)
     assert "1/1 sentences supported" in s.verdict_summary
     assert streamed[-1] == GOOD and len(streamed) == len(GOOD.split(" "))
@@ -506,7 +506,7 @@ def test_a_newer_customer_turn_supersedes_the_generating_suggestion(rig: Any) ->
     (ready,) = seen.wait_for(SuggestionReady)
     assert worker.wait_idle(5)
     assert ready.utterance_id == "c1-u2" and ready.snippet_ids == ("doc-2#s",)
-    assert ready.utterance_ids[-1] == "c1-u2" and ready.prompt_version == "suggest-1"
+    assert ready.utterance_ids[-1] == "c1-u2" and ready.prompt_version == "suggest-2"
     (dropped,) = seen.of(SuggestionDropped)
     assert (dropped.utterance_id, dropped.reason) == ("c1-u1", "superseded")
     started = seen.of(SuggestionStarted)
@@ -708,7 +708,7 @@ def test_suggestions_and_summary_are_stored_with_the_call_and_take_feedback(
         worker.close()
         (row,) = db.suggestions("c1")
         assert (row.id, row.text, row.snippet_ids) == (ready.suggestion_id, GOOD, ("doc-1#s", "doc-2#s"))
-        assert row.utterance_ids == ("c1-u0", "c1-u1") and row.prompt_version == "suggest-1"
+        assert row.utterance_ids == ("c1-u0", "c1-u1") and row.prompt_version == "suggest-2"
         assert row.verdict["grounded"] and row.verdict["summary"] == ready.verdict
         assert db.set_feedback(row.id, 1)
         rated = db.get_suggestion(row.id)
@@ -742,3 +742,16 @@ def test_copies_of_the_prompt_example_and_customer_role_play_are_not_used(ctx: T
     )
     assert cleaned == "I'll refund it [1]."
     assert clean_draft("Customer: okay then", "stop", max_sentences=2, max_words=40) == ""
+
+
+def test_a_summary_lifting_the_prompt_example_counts_as_a_copy(ctx: TaskContext) -> None:
+    import json as _json
+
+    from agent_assist.llm.tasks_summary import _copies
+
+    example = ctx.prompts["summary"].example_assistant
+    lifted = _json.loads(example)
+    lifted["identifiers"] = ["NW9999"]  # a small model changes an identifier, keeps the rest
+    assert _copies(lifted, example)
+    own = {k: ([] if isinstance(v, list) else "something else") for k, v in lifted.items()}
+    assert not _copies(own, example)

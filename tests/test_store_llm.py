@@ -37,7 +37,7 @@ def ready(
     return SuggestionReady(
         call_id, f"{call_id}-u1", sid, text, (1,), ("refunds#what-to-do", "pause#how"),
         (f"{call_id}-u0", f"{call_id}-u1"), False, True, "1/1 sentences supported (hybrid)",
-        (check,), "smollm2-135m", "llama-cpp", "suggest-1", 0.31, 1.42, 1.6, 12.0,
+        (check,), "smollm2-135m", "llama-cpp", "suggest-2", 0.31, 1.42, 1.6, 12.0,
     )  # fmt: skip
 
 
@@ -79,7 +79,7 @@ def test_recorder_stores_suggestions_summaries_and_notes(db: Database) -> None:
         "smollm2-135m",
         "llama-cpp",
     )
-    assert (first.prompt_version, first.first_token_s, first.total_s) == ("suggest-1", 0.31, 1.42)
+    assert (first.prompt_version, first.first_token_s, first.total_s) == ("suggest-2", 0.31, 1.42)
     assert first.verdict["sentences"][0]["supported"] and first.verdict["citations"] == [1]
     assert first.feedback is None and first.feedback_at is None
     assert db.get_suggestion("s9") is not None and db.get_call("late") is not None

@@ -128,7 +128,7 @@ def suggest_reply(
     request = GenerationRequest(
         template.messages(
             snippets=number_snippets(hits, lim.snippet_words),
-            turns="\n".join(turn_lines(recent[:at], words=lim.turn_words)) or "(start of the call)",
+            turns="\n".join(turn_lines(recent[:at], words=lim.turn_words)),
             customer=customer,
         ),
         max_tokens=template.max_tokens,

@@ -178,14 +178,24 @@ def _summary(
 
 
 def _copies(fields: Any, example: str) -> bool:
-    """Whether ``fields`` are the prompt's example summary (the disposition aside: the
-    schema forces a pack code, so a copied example differs in that field alone)."""
+    """Whether ``fields`` copy the prompt's example summary.
+
+    A small model often lifts the example's reason or facts while changing
+    an identifier, so any copied reason, fact or action counts (the
+    disposition aside: the schema forces a pack code).
+    """
     shown = parse_json_object(example)
     if not shown or not isinstance(fields, dict):
         return False
-    return {k: v for k, v in fields.items() if k != "disposition"} == {
-        k: v for k, v in shown.items() if k != "disposition"
-    }
+
+    def norm(value: Any) -> set[str]:
+        items = value if isinstance(value, list) else [value]
+        return {" ".join(str(i).lower().split()) for i in items if str(i).strip()}
+
+    return any(
+        norm(fields.get(key)) & norm(shown.get(key))
+        for key in ("reason_for_contact", "key_facts", "actions_taken", "resolution")
+    )
 
 
 def _masked(value: Any) -> Any:
