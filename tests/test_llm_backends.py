@@ -580,3 +580,24 @@ def test_server_json_schema(served: OpenAIHttpBackend) -> None:
 @pytest.mark.model
 def test_server_cancel(served: OpenAIHttpBackend) -> None:
     _cancel_checks(served)
+
+
+def test_a_broken_llama_cpp_build_is_a_down_state_not_a_crash(
+    smollm2_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    from agent_assist.llm.backend import BackendState
+    from agent_assist.llm.llama_local import LlamaCppBackend
+
+    real_import = builtins.__import__
+
+    def broken(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "llama_cpp":
+            raise RuntimeError("Failed to load shared library 'libllama.so'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    backend = LlamaCppBackend(smollm2_path)
+    assert backend.probe() == BackendState.DOWN
+    assert "cannot be loaded" in backend.detail and "libllama.so" in backend.detail

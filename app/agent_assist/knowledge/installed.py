@@ -344,12 +344,13 @@ class PackStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        if os.name == "posix":  # make the rename itself durable
-            dir_fd = os.open(self.root, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+        if os.name == "posix":  # make the rename durable; it is committed either way,
+            with contextlib.suppress(OSError):  # so a failure here must not undo the change
+                dir_fd = os.open(self.root, os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
 
     @contextlib.contextmanager
     def _locked(self, wait: float | None = None) -> Iterator[None]:

@@ -266,6 +266,11 @@ class LlamaCppBackend:
             raise self._fail(
                 "llama-cpp-python is not installed", "run `pip install llama-cpp-python==0.3.36`"
             ) from None
+        except Exception as exc:  # a broken build: its shared library fails to load
+            raise self._fail(
+                f"llama-cpp-python cannot be loaded ({exc})",
+                "reinstall it: `bash packaging/setup.sh` rebuilds it for this machine",
+            ) from None
         try:
             self._llm = llama_cpp.Llama(
                 model_path=str(self.model_path),
