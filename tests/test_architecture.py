@@ -22,6 +22,26 @@ ALLOWED = {
     "llm": {"domain", "models", "knowledge", "paths", "errors", "clock"},
     "pipeline": {"domain", "audio", "stt", "events", "clock", "errors"},
     "assist": {"domain", "events", "knowledge", "llm", "store", "errors", "clock"},
+    "intel": {"domain", "events", "knowledge", "errors", "clock"},
+    "config": {"domain", "paths", "errors"},
+    # the engine's facade for the UI and the CLI: one call with every model, loaded in the background
+    "session": {
+        "domain",
+        "audio",
+        "stt",
+        "events",
+        "clock",
+        "errors",
+        "knowledge",
+        "llm",
+        "assist",
+        "store",
+        "models",
+        "paths",
+        "pipeline",
+        "intel",
+    },
+    "ui": {"*"},
     "cli": {"*"},
 }
 

@@ -5,6 +5,14 @@ depend on it.
 """
 
 from agent_assist.domain.audio import SAMPLE_RATE, AudioChunk, Speaker
+from agent_assist.domain.cues import (
+    AudioLevel,
+    ChecklistProgress,
+    ChecklistStep,
+    IntentDetected,
+    ModelStatus,
+    TalkStats,
+)
 from agent_assist.domain.events import (
     BackendStatus,
     CallEnded,
@@ -31,16 +39,21 @@ from agent_assist.domain.events import (
 __all__ = [
     "SAMPLE_RATE",
     "AudioChunk",
+    "AudioLevel",
     "BackendStatus",
     "CallEnded",
     "CallStarted",
     "CallSummaryReady",
+    "ChecklistProgress",
+    "ChecklistStep",
     "DeviceState",
     "DeviceStatus",
     "Event",
     "FinalUtterance",
+    "IntentDetected",
     "KnowledgeCard",
     "KnowledgeCards",
+    "ModelStatus",
     "NoteReady",
     "PartialText",
     "PipelineError",
@@ -51,5 +64,6 @@ __all__ = [
     "SuggestionReady",
     "SuggestionStarted",
     "SuggestionToken",
+    "TalkStats",
     "Word",
 ]

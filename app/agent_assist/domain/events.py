@@ -11,6 +11,13 @@ import enum
 from dataclasses import dataclass, field
 
 from agent_assist.domain.audio import Speaker
+from agent_assist.domain.cues import (
+    AudioLevel,
+    ChecklistProgress,
+    IntentDetected,
+    ModelStatus,
+    TalkStats,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,4 +298,9 @@ Event = (
     | CallSummaryReady
     | NoteReady
     | BackendStatus
+    | AudioLevel
+    | ModelStatus
+    | IntentDetected
+    | ChecklistProgress
+    | TalkStats
 )

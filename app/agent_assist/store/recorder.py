@@ -37,19 +37,24 @@ import socket
 from typing import Any
 
 from agent_assist.domain import (
+    AudioLevel,
     BackendStatus,
     CallEnded,
     CallStarted,
     CallSummaryReady,
+    ChecklistProgress,
     DeviceStatus,
     Event,
     FinalUtterance,
+    IntentDetected,
     KnowledgeCards,
+    ModelStatus,
     NoteReady,
     PartialText,
     PipelineError,
     Silence,
     SuggestionReady,
+    TalkStats,
 )
 from agent_assist.store.database import Database, now_iso
 
@@ -61,6 +66,8 @@ _EVENT_TYPES: dict[type[Any], str] = {
     PipelineError: "pipeline_error",
     KnowledgeCards: "knowledge_cards",  # what the agent was shown, for review and feedback
     NoteReady: "note",
+    IntentDetected: "intent",  # the cue strip's intent, for the history timeline
+    ChecklistProgress: "checklist",
 }
 
 
@@ -72,7 +79,9 @@ class CallRecorder:
         self._known_calls: set[str] = set()
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, (PartialText, BackendStatus)) or not isinstance(
+        if isinstance(
+            event, (PartialText, BackendStatus, AudioLevel, ModelStatus, TalkStats)
+        ) or not isinstance(
             event,
             (CallStarted, FinalUtterance, CallEnded, SuggestionReady, CallSummaryReady, *_EVENT_TYPES),
         ):
@@ -151,7 +160,15 @@ class CallRecorder:
                             now,
                         ],
                     )
-                case Silence() | DeviceStatus() | PipelineError() | KnowledgeCards() | NoteReady():
+                case (
+                    Silence()
+                    | DeviceStatus()
+                    | PipelineError()
+                    | KnowledgeCards()
+                    | NoteReady()
+                    | IntentDetected()
+                    | ChecklistProgress()
+                ):
                     self._ensure_call(event.call_id, now)
                     payload = dataclasses.asdict(event)
                     del payload["call_id"]
