@@ -26,7 +26,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 DEBIAN_FRONTEND=noninteractive
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- system packages -----------------------------------------------------------
-APT_PKGS=(python3-venv libportaudio2 libsndfile1 espeak-ng sox pulseaudio pulseaudio-utils xvfb)
+# Qt (PySide6) needs EGL/GL, xkbcommon, fontconfig, D-Bus and xcb-cursor, plus a font for the UI.
+APT_PKGS=(python3-venv libportaudio2 libsndfile1 espeak-ng sox pulseaudio pulseaudio-utils xvfb
+  libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0
+  libglib2.0-0 fonts-dejavu-core)
 missing=()
 for pkg in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
