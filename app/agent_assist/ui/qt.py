@@ -9,7 +9,7 @@ own seam, ``ui.qt_charts``, so that a cold start does not load it.
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtNetwork, QtWidgets
 from PySide6.QtCore import (
     Property,
     QAbstractListModel,
@@ -36,6 +36,7 @@ __all__ = [
     "Qt",
     "QtCore",
     "QtGui",
+    "QtNetwork",
     "QtWidgets",
     "Signal",
     "Slot",
