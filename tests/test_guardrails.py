@@ -78,6 +78,12 @@ class FakeEncoder:
         ("it's 5500005555555559", "card", "5500005555555559"),
         ("amex 3782 822463 10005 ok", "card", "3782 822463 10005"),
         ("4111 1111 1111 1112 is the number", "card", "4111 1111 1111 1112"),  # 4-4-4-4, Luhn fails
+        ("invoice 1234567812345678", "card", "1234567812345678"),  # 13-19 digits: Luhn or not
+        ("it's 4111 1111 1111 112", "card", "4111 1111 1111 112"),  # 15 digits, Luhn fails
+        ("uh 5500 0055 5555 5558 99 88 22", "card", None),  # 22 digits, no Luhn window
+        ("it's 4111111111111112 1227 ok", "card", "4111111111111112"),
+        ("4111, 1111, 1111, 1112.", "card", "4111, 1111, 1111, 1112"),  # pauses as commas
+        ("4111 - 1111 - 1111 - 1112 yes", "card", "4111 - 1111 - 1111 - 1112"),
         ("four one one one one one one one one one one one one one one one", "card", None),
         ("it's 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 yeah", "card", "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1"),
         ("my social is 123-45-6789", "ssn", "123-45-6789"),
@@ -120,7 +126,10 @@ def test_pii_is_masked(text: str, kind: str, original: str | None) -> None:
         "SSN-like but impossible: 000-12-3456, 666-12-3456, 123-00-4567",
         "order number 20240315 and the 6-digit code 123456",
         "I ordered 2 jugs, 3 filters and 4 bottles in 2023",
-        "invoice 1234567812345678",  # 16 digits, not grouped, Luhn fails
+        "my order is NW-48213, it was $39.00 on 12/03/2024, or 2024-03-12",
+        "I called in 2019, 2020, 2021 and 2022",
+        "orders 48213, 48214, 48215 and 48216",
+        "the codes are 1234 5678 and 9012",  # 12 digits
         "I'm at home, one or two days is fine",
     ],
 )
@@ -129,6 +138,80 @@ def test_pii_leaves_order_numbers_prices_dates_and_amounts(text: str) -> None:
 
     masked = mask_pii(text)
     assert masked.found == () and masked.text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("card \u0034\u00a01111\u00a01111\u00a01111\u00a01112 ok", "card [CARD] ok"),  # NBSP
+        ("card 4111\u20131111\u20131111\u20131112 ok", "card [CARD] ok"),  # en dashes
+        ("card 4111\u200b1111\u200b1111\u200b1112 ok", "card [CARD] ok"),  # zero-width spaces
+        ("card \uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 1111 1112 ok", "card [CARD] ok"),
+        ("card \u0664\u0661\u0661\u0661 1111 1111 1112 ok", "card [CARD] ok"),  # Arabic-Indic digits
+        ("card 4111  1111\t1111\n1112 ok", "card [CARD] ok"),
+        ("four one one one dash one one one one dash one one one one dash one one one two", "[CARD]"),
+        ("Four One One One 1111 one one one one 1112 thanks", "[CARD] thanks"),
+        ("ssn 123\u201145\u20116789 ok", "ssn [SSN] ok"),
+        ("mail sam\uff20example.com ok", "mail [EMAIL] ok"),
+        ("call 415\u00a0555\u00a00134 ok", "call [PHONE] ok"),
+        ("order NW\u201348213 costs $39.00", "order NW\u201348213 costs $39.00"),
+    ],
+)
+def test_pii_formatting_does_not_defeat_the_masks(text: str, masked: str) -> None:
+    from agent_assist.llm.guard.pii import mask_pii
+
+    result = mask_pii(text)
+    assert result.text == masked
+    for span in result.found:
+        assert text[span.start : span.end] == span.original
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        (["my card is 4111 1111", "1111 1111"], ["my card is [CARD]", "[CARD]"]),
+        (["my card is 4111 1111.", "1111 1112."], ["my card is [CARD].", "[CARD]."]),
+        (["it's 4111 1111,", "1111,", "1111 thanks"], ["it's [CARD],", "[CARD],", "[CARD] thanks"]),
+        (
+            ["four one one one one one one one.", "one one one one one one one two."],
+            ["[CARD].", "[CARD]."],
+        ),
+        (["my social security number is", "123456789"], ["my social security number is", "[SSN]"]),
+        (["order NW-48213.", "39.00 dollars."], ["order NW-48213.", "39.00 dollars."]),
+        (
+            ["I waited 20 minutes.", "2 days later, 3 calls."],
+            ["I waited 20 minutes.", "2 days later, 3 calls."],
+        ),
+    ],
+)
+def test_pii_numbers_split_across_parts_are_masked(parts: list[str], expected: list[str]) -> None:
+    from agent_assist.llm.guard.pii import mask_parts
+
+    assert mask_parts(parts) == expected
+
+
+def test_transcript_lines_mask_a_card_read_over_two_turns() -> None:
+    from agent_assist.domain import FinalUtterance, Speaker
+    from agent_assist.llm.tasks_transcript import fit_transcript, masked_texts, turn_lines
+
+    def turn(i: int, speaker: Speaker, text: str) -> FinalUtterance:
+        return FinalUtterance("c", f"u{i}", speaker, float(i), i + 0.9, text, 0.9, ())
+
+    turns = [
+        turn(0, Speaker.AGENT, "Can I have the card number?"),
+        turn(1, Speaker.CUSTOMER, "Sure, my card is 4111 1111"),
+        turn(2, Speaker.CUSTOMER, "1111 1112."),
+        turn(3, Speaker.AGENT, "Thanks. 1111 1112 is the end?"),  # another speaker: not joined
+    ]
+    assert masked_texts(turns) == [
+        "Can I have the card number?",
+        "Sure, my card is [CARD]",
+        "[CARD].",
+        "Thanks. 1111 1112 is the end?",
+    ]
+    assert turn_lines(turns)[1:3] == ["Customer: Sure, my card is [CARD]", "Customer: [CARD]."]
+    text = fit_transcript(turns, 1000).text
+    assert "4111" not in text and "1111 1112." not in text
 
 
 def test_pii_keeps_the_expiry_after_a_card_and_masks_several_kinds() -> None:

@@ -550,3 +550,109 @@ def test_the_generator_reproduces_the_committed_binary_articles(tmp_path: Path) 
             committed.sections,
             committed.tags,
         ), f"{name} is stale: run {GENERATOR.relative_to(ROOT)}"
+
+
+# ------------------------------------------------- Office files are zips: same rules as pack zips
+
+
+def _office_zip(path: Path, entries: dict[str, bytes], stored: bool = False) -> Path:
+    method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(path, "w", method) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _flag_encrypted(path: Path) -> Path:
+    """Set the 'encrypted' bit of every entry (local and central headers)."""
+    data = bytearray(path.read_bytes())
+    for signature, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        pos = data.find(signature)
+        while pos >= 0:
+            data[pos + at] |= 0x01
+            pos = data.find(signature, pos + 4)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _bad_crc(path: Path, marker: bytes = b"Zephyr router text") -> Path:
+    _office_zip(path, {"word/document.xml": marker * 50, "xl/workbook.xml": marker * 50}, stored=True)
+    data = path.read_bytes()
+    at = data.find(marker) + 3
+    path.write_bytes(data[:at] + b"X" + data[at + 1 :])
+    return path
+
+
+def _bad_stream(path: Path) -> Path:
+    _office_zip(path, {"word/document.xml": bytes(range(256)) * 400, "xl/workbook.xml": b"<w/>" * 999})
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("word/document.xml")
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start : start + info.compress_size] = b"\xff" * info.compress_size  # not deflate
+    path.write_bytes(bytes(data))
+    return path
+
+
+OFFICE_ZIPS: list[tuple[str, Any, str]] = [
+    (
+        "bomb",
+        lambda p: _office_zip(p, {"word/document.xml": b"\0" * (8 * 2**20)}),
+        "is not a safe {kind}: 'word/document.xml' expands 1",
+    ),
+    (
+        "many",
+        lambda p: _office_zip(p, {f"word/media/{i}.xml": b"" for i in range(10_001)}),
+        "is not a safe {kind}: holds 10002 entries (limit 10000)",
+    ),
+    (
+        "encrypted",
+        lambda p: _flag_encrypted(_office_zip(p, {"word/document.xml": b"<w/>"})),
+        "is not a safe {kind}: entry '[Content_Types].xml' is encrypted",
+    ),
+    (
+        "crc",
+        _bad_crc,
+        "is not a readable {kind}: its part 'word/document.xml' is damaged (BadZipFile: Bad CRC",
+    ),
+    ("stream", _bad_stream, "is not a readable {kind}: its part 'word/document.xml' is damaged ("),
+    (
+        "truncated",
+        lambda p: p.write_bytes(_office_zip(p, {"word/document.xml": b"<w/>" * 999}).read_bytes()[:-30]),
+        "is not a readable {kind} (not a zip archive",
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", [".docx", ".xlsx"])
+@pytest.mark.parametrize(("case", "make", "expected"), OFFICE_ZIPS, ids=[c[0] for c in OFFICE_ZIPS])
+def test_office_zips_obey_the_pack_zip_rules(
+    tmp_path: Path, case: str, make: Any, expected: str, kind: str
+) -> None:
+    """A zip bomb, an encrypted part, a bad CRC, a corrupt or truncated stream inside a
+    .docx/.xlsx: one DocumentError naming the file, before python-docx/openpyxl see it."""
+    (tmp_path / "pack.toml").write_text(MANIFEST)
+    name = "articles/bad.docx" if kind == ".docx" else "faq.xlsx"
+    path = tmp_path / name
+    path.parent.mkdir(exist_ok=True)
+    make(path)
+    rendered = [p.render(tmp_path) for p in validate_pack(tmp_path)]
+    assert len(rendered) == 1, rendered
+    assert rendered[0].startswith(f"{name}: " + expected.format(kind=kind)), rendered[0]
+    assert "; open it in " in rendered[0]
+
+
+def test_an_office_file_over_the_total_unpacked_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent_assist.knowledge import archive
+
+    monkeypatch.setattr(archive, "MAX_TOTAL_BYTES", 2**20)
+    path = _office_zip(
+        tmp_path / "big.docx", {f"word/media/{i}.bin": bytes(range(256)) * 2400 for i in range(2)}
+    )
+    with pytest.raises(
+        DocumentError, match=r"big\.docx: is not a safe \.docx: unpacks to 1 MB \(limit 1 MB\)"
+    ):
+        parse_article(path)

@@ -7,6 +7,7 @@ embedder (three versions built once per module, then copied per test).
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -293,6 +295,115 @@ def test_a_damaged_state_file_is_reported(fake_store: PackStore) -> None:
     fake_store.state_path.write_text("{not json")
     with pytest.raises(PackError, match=r"state\.json is damaged"):
         fake_store.list()
+
+
+def _interrupt_at(step: int, codes: set[Any], fired: list[int]) -> Any:
+    """A trace function raising KeyboardInterrupt (as Ctrl-C does) before the
+    ``step``-th line run in the functions of ``codes``; then tracing stops."""
+    seen = 0
+
+    def local(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal seen
+        if event == "line":
+            if seen == step:
+                fired.append(frame.f_lineno)
+                raise KeyboardInterrupt
+            seen += 1
+        return local
+
+    def on_call(frame: Any, event: str, arg: Any) -> Any:
+        return local if frame.f_code in codes else None
+
+    return on_call
+
+
+def _check_consistent(root: Path, versions: set[str]) -> str:
+    """state.json is whole, names an active version in ``versions`` whose folder is
+    complete; after the next open's sweep only named folders are left. The active one."""
+    state = json.loads((root / "state.json").read_text())
+    entry = state["packs"]["acme-mini"]
+    assert entry["active"] in versions
+    for meta in entry["versions"].values():
+        folder = root / "acme-mini" / meta["folder"]
+        assert (folder / "pack" / "pack.toml").is_file() and (folder / "index" / "index.json").is_file()
+    assert not (root / ".lock").exists()
+    store = PackStore(root)  # sweeps
+    assert [p.version for p in store.list() if p.id == "acme-mini"] == [entry["active"]]
+    named = {meta["folder"] for meta in entry["versions"].values()}
+    assert {f.name for f in (root / "acme-mini").iterdir()} == named
+    assert not any(store.staging.iterdir()) and not list(root.glob("state-*.tmp"))
+    return str(entry["active"])
+
+
+@pytest.mark.parametrize(("source", "reinstall"), [("mini", True), ("mini-1.1.0", False)])
+def test_ctrl_c_at_any_step_of_the_commit_keeps_the_active_version(
+    sources: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    reinstall: bool,
+) -> None:
+    """KeyboardInterrupt before every line of the commit (``_commit_install``, ``_write_state``):
+    the old or the new version is active, whole; nothing named is deleted; debris is swept."""
+    monkeypatch.setattr(installed, "build_index", _fake_build)
+    base = tmp_path / "base"
+    PackStore(base).install(sources["mini"], _NoModel())  # type: ignore[arg-type]
+    codes = {PackStore._commit_install.__code__, PackStore._write_state.__code__}
+    outcomes: dict[str, int] = {}
+    step = 0
+    while True:
+        root = tmp_path / f"run-{step}"
+        shutil.copytree(base, root)
+        store = PackStore(root)
+        fired: list[int] = []
+        # An interrupt just before a `with` block's exit skips the exit (Python's own
+        # behaviour): the temp file is then closed by the garbage collector, with a warning.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            sys.settrace(_interrupt_at(step, codes, fired))
+            try:
+                store.install(sources[source], _NoModel(), reinstall=reinstall)  # type: ignore[arg-type]
+            except KeyboardInterrupt:
+                assert fired, "interrupted elsewhere"
+            finally:
+                sys.settrace(None)
+            gc.collect()
+        active = _check_consistent(root, {"1.0.0", "1.1.0"})
+        outcomes[active] = outcomes.get(active, 0) + 1
+        if not fired:
+            break
+        step += 1
+    assert step > 15  # every line of both functions was a place to interrupt
+    assert set(outcomes) == ({"1.0.0"} if reinstall else {"1.0.0", "1.1.0"})
+    if reinstall:  # the switch to the fresh folder happened in the later steps
+        state = json.loads((tmp_path / f"run-{step}" / "state.json").read_text())
+        assert state["packs"]["acme-mini"]["versions"]["1.0.0"]["folder"] == "1.0.0~2"
+
+
+def test_ctrl_c_while_deleting_the_replaced_folder_is_swept_later(
+    sources: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(installed, "build_index", _fake_build)
+    store = PackStore(tmp_path / "packs")
+    store.install(sources["mini"], _NoModel())  # type: ignore[arg-type]
+    replaced = store.root / "acme-mini" / "1.0.0"
+    real_rmtree = shutil.rmtree
+
+    def cut_short(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path) == replaced:
+            (replaced / "index" / "index.json").unlink()  # half deleted, then Ctrl-C
+            raise KeyboardInterrupt
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(installed.shutil, "rmtree", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        store.install(sources["mini"], _NoModel(), reinstall=True)  # type: ignore[arg-type]
+    monkeypatch.setattr(installed.shutil, "rmtree", real_rmtree)
+    state = json.loads(store.state_path.read_text())
+    assert state["packs"]["acme-mini"]["versions"]["1.0.0"]["folder"] == "1.0.0~2"
+    assert (store.root / "acme-mini" / "1.0.0~2" / "index" / "index.json").is_file()
+    assert _check_consistent(store.root, {"1.0.0"}) == "1.0.0"
+    assert not replaced.exists()
 
 
 # -- the real embedder ------------------------------------------------------------

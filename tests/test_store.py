@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -302,3 +303,60 @@ def test_a_call_still_recording_is_never_swept(tmp_path: Path) -> None:
             assert second.interrupted == ()
             call = second.get_call("live")
             assert call is not None and call.status == "active"
+
+
+def test_a_thread_s_connection_is_closed_when_the_thread_ends(db: Database) -> None:
+    """Threads come and go in a long-running app: connections must not pile up."""
+    recorder = CallRecorder(db)
+    recorder(CallStarted("many", "file", (Speaker.CUSTOMER,)))
+    assert db.open_connections == 1  # this thread's
+
+    def worker(n: int) -> None:
+        recorder(utterance("many", n, f"turn number {n}"))
+
+    for n in range(60):
+        thread = threading.Thread(target=worker, args=(n,))
+        thread.start()
+        thread.join()
+        assert db.open_connections <= 2
+    deadline = time.monotonic() + 2
+    while db.open_connections > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert db.open_connections == 1
+    assert len(db.utterances("many")) == 60  # every thread's commit kept
+
+
+def test_close_from_the_main_thread_closes_every_connection(tmp_path: Path) -> None:
+    database = Database.open(tmp_path / "calls.sqlite3")
+    opened: list[Any] = []
+    after_close: list[str] = []
+    ready, done = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        opened.append(database.connection())
+        ready.set()
+        done.wait(5)
+        try:
+            database.connection()
+        except RuntimeError as exc:  # "closed", not a dead handle
+            after_close.append(str(exc))
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    ready.wait(5)
+    while len(opened) < 3:
+        time.sleep(0.01)
+    main = database.connection()
+    assert database.open_connections == 4
+    database.close()
+    assert database.open_connections == 0
+    for conn in [*opened, main]:
+        with pytest.raises(sqlite3.ProgrammingError):
+            conn.execute("SELECT 1")
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert len(after_close) == 3 and all("closed" in m for m in after_close)
+    with pytest.raises(RuntimeError, match="closed"):
+        database.connection()

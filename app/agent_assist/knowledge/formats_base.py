@@ -10,6 +10,11 @@ traceback and not a frozen build. So every parser reads through here:
 - text is UTF-8 (a byte-order mark is fine), or UTF-16/UTF-32 with a BOM;
   anything else is refused with the likely encoding (charset-normalizer's
   guess), because silently guessing would put mojibake into agents' answers;
+- a ``.docx``/``.xlsx`` is a zip: before a parser opens it, ``require_zip``
+  applies the pack-zip rules of ``archive.zip_problem`` (entry count, total
+  unpacked size, expansion ratio, encryption), so a zip bomb disguised as a
+  Word file is refused from its headers instead of filling memory, and reads
+  every entry once so a bad CRC or a truncated stream is reported here;
 - every failure is a ``DocumentError``: a ``PackError`` (so the CLI prints
   ``error:``/``fix:``) that also carries the file, the line and the fix
   separately, so ``pack validate`` can list it as a ``Problem``.
@@ -24,7 +29,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from agent_assist.knowledge.archive import PackError
+from agent_assist.knowledge.archive import UNREADABLE_ENTRY, PackError, zip_problem
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
@@ -173,17 +178,45 @@ def read_text(path: Path, kind: str = "text") -> str:
 
 
 def require_zip(path: Path, data: bytes, kind: str, app: str) -> None:
-    """Refuse, with the reason, an Office file (``kind`` ".docx"/".xlsx") that is not a zip:
-    an encrypted or old binary Office file (OLE2), or a damaged or renamed one."""
+    """Refuse, with the reason, an Office file (``kind`` ".docx"/".xlsx") that is not a
+    sound zip: an encrypted or old binary Office file (OLE2); a damaged or renamed
+    one; one breaking the pack-zip limits (a zip bomb: see ``archive.zip_problem``);
+    one with an encrypted, damaged or truncated entry (every entry is read once,
+    within those limits, so the parser never meets a bad stream)."""
     if data.startswith(_OLE_MAGIC):
         raise DocumentError(
             path,
             f"is password-protected, or an old binary Office file, not a {kind}",
             f"open it in {app}, remove any password and save it as {kind}",
         )
-    if not zipfile.is_zipfile(io.BytesIO(data)):
+    resave = f"open it in {app} and save it again as {kind}"
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError):
         raise DocumentError(
             path,
             f"is not a readable {kind} (not a zip archive: damaged, or another format renamed)",
-            f"open it in {app} and save it again as {kind}",
-        )
+            resave,
+        ) from None
+    with zf:
+        infos = zf.infolist()
+        problem = zip_problem(infos)
+        if problem:
+            raise DocumentError(
+                path,
+                f"is not a safe {kind}: {problem[0]}",
+                f"{resave}; a file that is not from {app} may be crafted: leave it out of the pack",
+            )
+        name = ""
+        try:
+            for info in infos:
+                name = info.filename
+                with zf.open(info) as entry:
+                    while entry.read(1 << 20):
+                        pass
+        except UNREADABLE_ENTRY as exc:
+            raise DocumentError(
+                path,
+                f"is not a readable {kind}: its part '{name}' is damaged ({type(exc).__name__}: {exc})",
+                resave,
+            ) from exc

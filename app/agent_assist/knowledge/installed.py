@@ -20,6 +20,14 @@ Layout of ``<data dir>/packs/`` (managed by agent-assist; do not edit by hand)::
 A reinstall of a kept version goes to a fresh folder (``1.2.0~2``) and the
 state is switched to it; the old folder is deleted after the commit.
 
+Interrupt safety (Ctrl-C, a KeyboardInterrupt at any point of a change): a
+folder is only ever deleted when the ``state.json`` on disk does not name it
+-- a staging folder, a version a committed change replaced or removed, or
+(after a failed commit) the new folder, judged by re-reading the state, never
+by how far the code got. A delete that is cut short leaves unnamed debris,
+which the sweep removes. So the active version's folder survives every
+interrupt, and the state names either the old or the new version, whole.
+
 The last install wins: installing a version older than the active one is
 allowed and makes it active (installing is an explicit supervisor choice).
 ``rollback`` without ``--to`` activates the highest kept version below the
@@ -302,7 +310,6 @@ class PackStore:
         name: str,
     ) -> InstalledPack:
         pack_root = self.root / pack_id
-        created = not pack_root.exists()
         pack_root.mkdir(exist_ok=True)
         folder, n = version, 1
         while (pack_root / folder).exists():
@@ -317,14 +324,27 @@ class PackStore:
             entry["active"] = version
             state["packs"][pack_id] = entry
             self._write_state(state, "install", pack_id, version, previous)
-        except BaseException:
-            shutil.rmtree(pack_root / folder, ignore_errors=True)
-            if created:
-                shutil.rmtree(pack_root, ignore_errors=True)
+        except BaseException:  # also Ctrl-C: it may come after state.json was switched
+            self._undo_unless_committed(pack_id, folder)
             raise
-        if old:
+        if old:  # no longer named by state.json: a delete cut short is swept next time
             shutil.rmtree(pack_root / old, ignore_errors=True)
         return self._describe(pack_id, entry, previous)
+
+    def _undo_unless_committed(self, pack_id: str, folder: str) -> None:
+        """After a failed or interrupted commit: delete the new version folder (and the
+        pack folder, if the pack is not installed) -- unless ``state.json`` on disk names
+        it. The on-disk state decides, not how far the code got: an interrupt can land
+        after ``os.replace`` switched the state and before the caller learns of it, and
+        deleting then would delete the active version. Anything left here (a damaged
+        state, a second Ctrl-C) is unnamed debris, swept under the next lock."""
+        try:
+            entry = self._state()["packs"].get(pack_id)
+        except PackError:
+            return
+        if entry and any(meta.get("folder") == folder for meta in entry["versions"].values()):
+            return
+        shutil.rmtree(self.root / pack_id / folder if entry else self.root / pack_id, ignore_errors=True)
 
     def _write_state(
         self, state: dict[str, Any], action: str, pack_id: str, version: str | None, previous: str | None

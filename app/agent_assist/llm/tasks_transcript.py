@@ -9,7 +9,9 @@ English), so no tokenizer is needed off the backend.
 How a long call is fitted (``fit_transcript``), in call order:
 
 1. every line is masked, defused (a caller saying "ignore your instructions"
-   is call text, not a prompt) and cut to ``LINE_WORDS`` words;
+   is call text, not a prompt) and cut to ``LINE_WORDS`` words; one
+   speaker's consecutive turns are masked as one text (``masked_texts``), so
+   a card number read over two turns is masked in both lines;
 2. if everything fits, everything is sent;
 3. otherwise the **head** (the first lines, up to 30% of the budget: why the
    customer called) and the **tail** (the last lines, up to 45%: what was done
@@ -34,8 +36,17 @@ from dataclasses import dataclass
 
 from agent_assist.domain import FinalUtterance, Speaker
 from agent_assist.llm import grounded
+from agent_assist.llm.guard import pii
 
-__all__ = ["CHARS_PER_TOKEN", "Fitted", "estimate_tokens", "fit_transcript", "label", "turn_lines"]
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "Fitted",
+    "estimate_tokens",
+    "fit_transcript",
+    "label",
+    "masked_texts",
+    "turn_lines",
+]
 
 CHARS_PER_TOKEN = 3.5
 LINE_WORDS = 60
@@ -59,11 +70,24 @@ def _cut_words(text: str, words: int) -> str:
     return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + " ..."
 
 
+def masked_texts(turns: Sequence[FinalUtterance]) -> list[str]:
+    """Each turn's text with personal data masked, one speaker's consecutive turns
+    searched as one text (a number read across them is masked in each)."""
+    out: list[str] = []
+    start = 0
+    for end in range(1, len(turns) + 1):
+        if end == len(turns) or turns[end].speaker != turns[start].speaker:
+            out += pii.mask_parts([t.text for t in turns[start:end]])
+            start = end
+    return out
+
+
 def turn_lines(turns: Sequence[FinalUtterance], *, words: int = LINE_WORDS) -> list[str]:
-    """``Speaker: text`` per turn: masked, instruction-like speech defused, cut to ``words`` words."""
+    """``Speaker: text`` per turn: masked (``masked_texts``), instruction-like speech
+    defused, cut to ``words`` words."""
     return [
-        f"{label(t.speaker)}: {_cut_words(grounded.neutralise(grounded.mask(t.text)), words)}"
-        for t in turns
+        f"{label(t.speaker)}: {_cut_words(grounded.neutralise(text), words)}"
+        for t, text in zip(turns, masked_texts(turns), strict=True)
     ]
 
 

@@ -22,8 +22,24 @@ connections are not: ``connection()`` lazily opens one connection *per
 thread* on first use and reuses it there. Writes happen on the calling thread
 (the pipeline worker calls the recorder directly; one INSERT+COMMIT is well
 under a millisecond), so when the recorder returns the row is durable.
-``close()`` closes every thread's connection; call it after the pipeline has
-stopped.
+A thread's connection is closed when that thread ends, so an app that runs for
+days while threads come and go (STT, retrieval and generation workers, one
+set per call) holds one connection per *live* thread, not one per thread it
+ever had. ``close()`` closes every connection still open, whichever thread
+calls it; call it after the pipeline has stopped.
+
+Why per-thread connections rather than one shared connection behind a lock:
+callers run multi-statement transactions on "their" connection
+(``with db.atomic(): ...`` in the recorder), so a shared connection would
+need the lock held around whole transactions by every caller, and a GUI
+query would then hold up the STT worker's commit; per-thread connections keep
+WAL's readers-never-block-the-writer. How a thread's end is noticed: the
+connection's owner token lives in a ``threading.local``; CPython drops a
+thread's locals when the thread ends, and a ``weakref.finalize`` on the token
+closes the connection (a rollback of anything uncommitted: a dead thread's
+half transaction) and forgets it. Each connection commits its own
+transactions, so closing one never loses another's committed rows (the WAL
+crash-safety guarantee above is per commit, not per connection).
 
 Errors: an unreadable, corrupt or read-only database becomes a ``UserError``
 naming the file and the fix. Corruption deep inside old pages only shows when
@@ -175,7 +191,7 @@ class Database:
         """Migrations this open applied (empty when the schema was current)."""
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite_utils.Database] = []
+        self._connections: dict[int, sqlite_utils.Database] = {}  # by id(): open, not yet closed
         self._closed = False
         self.recording: set[str] = set()
         """Calls a ``CallRecorder`` on this open database is writing right now."""
@@ -206,7 +222,7 @@ class Database:
         return database
 
     def connection(self) -> sqlite_utils.Database:
-        """This thread's connection, opened on first use."""
+        """This thread's connection, opened on first use (closed when the thread ends)."""
         db: sqlite_utils.Database | None = getattr(self._local, "db", None)
         if db is not None:
             return db
@@ -214,13 +230,36 @@ class Database:
             raise RuntimeError(f"database {self.path} is closed")
         conn = sqlite3.connect(str(self.path), check_same_thread=False)
         db = sqlite_utils.Database(conn, execute_plugins=False)
-        with self._lock:
-            self._connections.append(db)
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        if not self._register(db):  # close() ran meanwhile
+            conn.close()
+            raise RuntimeError(f"database {self.path} is closed")
+        owner = _Owner()
+        # No reference to self: an unclosed Database may still be garbage collected.
+        finalizer = weakref.finalize(owner, _release, self._lock, self._connections, db)
+        finalizer.atexit = False
+        self._local.owner = owner  # dropped by CPython when this thread ends
         self._local.db = db
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA synchronous = NORMAL")
         return db
+
+    def _register(self, db: sqlite_utils.Database) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            self._connections[id(db)] = db
+            return True
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now: one per live thread that has used the database."""
+        with self._lock:
+            return len(self._connections)
 
     @contextlib.contextmanager
     def translating(self) -> Iterator[None]:
@@ -234,14 +273,16 @@ class Database:
             raise error from exc
 
     def close(self) -> None:
-        """Close every thread's connection (after the writers have stopped)."""
+        """Close every thread's connection, from any thread (after the writers have stopped)."""
         with self._lock:
             self._closed = True
-            connections, self._connections = self._connections, []
+            connections = list(self._connections.values())
+            self._connections.clear()
         _OPEN.discard(self)
+        self._local = threading.local()  # a thread still running gets "closed", not a dead handle
         for db in connections:
-            db.close()
-        self._local = threading.local()
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
 
     def __enter__(self) -> Self:
         return self
@@ -324,6 +365,24 @@ class Database:
                 )
         return bool(cursor.rowcount)
 
+    def save_wrapup(self, call_id: str, summary_json: str, disposition: str) -> bool:
+        """Store the agent's wrap-up of ``call_id`` (edited summary JSON, disposition code).
+
+        A later save replaces an earlier one; False if there is no such call.
+        Writes on the calling thread.
+        """
+        with self.translating():
+            db = self.connection()
+            with db.atomic():
+                if db.execute("SELECT 1 FROM calls WHERE id = ?", [call_id]).fetchone() is None:
+                    return False
+                db.execute(
+                    "INSERT OR REPLACE INTO wrapups (call_id, summary_json, disposition, saved_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    [call_id, summary_json, disposition, now_iso()],
+                )
+        return True
+
     def quick_check(self) -> list[str]:
         """SQLite's ``PRAGMA quick_check``: ``["ok"]`` or a list of problems."""
         return [str(row["quick_check"]) for row in self._query("PRAGMA quick_check", [])]
@@ -362,6 +421,23 @@ class Database:
 
 _OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
 """Open databases in this process; their ``recording`` calls are live."""
+
+
+class _Owner:
+    """Lives in a thread's ``threading.local`` while its connection may be used."""
+
+    __slots__ = ("__weakref__",)
+
+
+def _release(
+    lock: threading.Lock, connections: dict[int, sqlite_utils.Database], db: sqlite_utils.Database
+) -> None:
+    """Close a connection whose thread has ended, unless ``close()`` already did."""
+    with lock:
+        mine = connections.pop(id(db), None) is db
+    if mine:
+        with contextlib.suppress(sqlite3.Error):
+            db.close()
 
 
 def _owner_alive(pid: object, host: object) -> bool:

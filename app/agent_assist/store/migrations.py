@@ -158,3 +158,27 @@ def m004_suggestions_summaries(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migration
+def m005_utterance_latency(db: sqlite_utils.Database) -> None:
+    # Transcription latency of each final (seconds from the end of its audio to
+    # the final being emitted), for the supervisor's health view; NULL when the
+    # call was not real time (a file replayed at full speed) or not measured.
+    db.execute("ALTER TABLE utterances ADD COLUMN latency_s REAL")
+
+
+@migration
+def m006_call_wrapups(db: sqlite_utils.Database) -> None:
+    # The wrap-up the agent saved: the summary as edited (the model's own stays
+    # in ``summaries``) and the disposition code chosen.
+    db.execute(
+        """
+        CREATE TABLE wrapups (
+            call_id TEXT PRIMARY KEY REFERENCES calls (id) ON DELETE CASCADE,
+            summary_json TEXT NOT NULL,
+            disposition TEXT NOT NULL,
+            saved_at TEXT NOT NULL
+        )
+        """
+    )

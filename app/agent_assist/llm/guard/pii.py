@@ -7,11 +7,13 @@ compiled regular expressions, well under a millisecond for a turn.
 
 What is masked, and how false positives are kept out:
 
-* ``[CARD]``: 13-19 digits, in groups split by single spaces or dashes,
-  passing the Luhn check (a longer run is searched for a Luhn-valid window on
-  group boundaries, so "4111 1111 1111 1111 12 27" masks the card and keeps the
-  expiry). Sixteen digits grouped 4-4-4-4 are masked even when Luhn fails: a
-  misheard digit still leaves fifteen real ones.
+* ``[CARD]``: any run of 13-19 digits, written whole or in groups split by a
+  space, a dash (spaces around it allowed) or, for 4-digit groups, a comma
+  ("4111, 1111, ..." as speech-to-text writes pauses), whether or not it
+  passes the Luhn check: a misheard card number is still a card number. A
+  longer run is searched for a Luhn-valid (or 4-4-4-4) window on group
+  boundaries, so "4111 1111 1111 1111 12 27" masks the card and keeps the
+  expiry.
 * Spoken digits from speech-to-text ("four one one one …", "double five",
   mixed with digits, or digits written one by one): a run of 7+ digits is a
   card from 13 digits (no Luhn: transcripts mishear digits), an SSN at 9
@@ -30,7 +32,21 @@ What is masked, and how false positives are kept out:
 
 Never masked (tests hold these): order numbers such as NW4817, prices
 (28.50 USD, $1,299.00), dates (2024-03-15, 03/15/2024), times (10:30),
-amounts, durations, the last 4 digits of a card.
+amounts, durations, the last 4 digits of a card. (A bare 13-19 digit number,
+an invoice number say, *is* masked: it cannot be told from a card.)
+
+Formatting does not defeat the masks: the text is searched in a normalised
+copy -- Unicode digits (fullwidth ``４``, Arabic-Indic ...) as ASCII digits,
+fullwidth letters and ``＠`` as ASCII, every kind of space (NBSP, thin, tabs,
+newlines; runs collapsed) as one space, every dash and minus as ``-``,
+zero-width characters and soft hyphens dropped -- and what is found there is
+cut out of the original text, which is otherwise returned unchanged. Spoken
+digits may be split by "dash"/"hyphen".
+
+Split numbers: a customer may read a card over two turns. ``mask_parts``
+masks consecutive texts (one speaker's consecutive turns) as one text and
+hands each part back with its share of a number masked; punctuation between a
+number's halves (the full stop speech-to-text ends a turn with) is ignored.
 
 Thread rules: pure functions; any thread.
 """
@@ -38,9 +54,11 @@ Thread rules: pure functions; any thread.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Masked", "PiiSpan", "luhn_ok", "mask_pii"]
+__all__ = ["Masked", "PiiSpan", "luhn_ok", "mask_parts", "mask_pii"]
 
 PLACEHOLDERS = {
     "card": "[CARD]",
@@ -78,7 +96,8 @@ _SPOKEN_EMAIL = re.compile(
     re.IGNORECASE,
 )
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
-_DIGIT_RUN = re.compile(_EDGE_L + r"\d+(?:[ -]\d+)*" + _EDGE_R)
+_DIGIT_RUN = re.compile(_EDGE_L + r"\d+(?:(?: ?- ?| |, )\d+)*" + _EDGE_R)
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _SSN = re.compile(_EDGE_L + r"(\d{3})([- ])(\d{2})\2(\d{4})" + _EDGE_R)
 _SSN_BARE = re.compile(r"(?:\bssn|social security(?: number)?)\D{0,20}?(\d{9})\b", re.IGNORECASE)
 _NANP = re.compile(
@@ -91,8 +110,8 @@ _DIGIT_WORDS = {
     "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }  # fmt: skip
 _SPOKEN = re.compile(
-    r"\b(?:(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|double|triple|\d+)"
-    r"(?:[\s,-]+|$)){5,}",
+    r"\b(?:(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|double|triple|dash|hyphen|\d+)"
+    r"(?:[\s,-]+|(?=[.!?;:]|$))){5,}",
     re.IGNORECASE,
 )
 
@@ -116,22 +135,54 @@ def _iban_ok(text: str) -> bool:
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
 
-def _card_in(run: str, start: int) -> tuple[int, int] | None:
-    """The longest window of whole groups in a digit run that is a card number."""
+def _card_window(run: str, start: int) -> tuple[int, int] | None:
+    """Where a run of digit groups (no commas) holds a card number, or None.
+
+    13-19 digits: the whole run (Luhn or not: a misheard card is still a card).
+    More: the window of whole groups that is most card-like (Luhn-valid, else
+    four groups of four, else the longest and earliest of 13-19 digits), so an
+    expiry or a reference read after the card is kept; no such window: the run.
+    """
     groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", run)]
-    best: tuple[int, int] | None = None
+    total = sum(e - s for s, e in groups)
+    if total < 13:
+        return None
+    if total <= 19:
+        return start + groups[0][0], start + groups[-1][1]
+    best: tuple[tuple[int, int, int], tuple[int, int]] | None = None
     for i in range(len(groups)):
         digits = ""
         for j in range(i, len(groups)):
             digits += run[groups[j][0] : groups[j][1]]
             if len(digits) > 19:
                 break
+            if len(digits) < 13:
+                continue
             four = j - i == 3 and all(e - s == 4 for s, e in groups[i : j + 1])
-            if len(digits) >= 13 and (luhn_ok(digits) or four):
-                span = (start + groups[i][0], start + groups[j][1])
-                if best is None or span[1] - span[0] > best[1] - best[0]:
-                    best = span
-    return best
+            score = (2 if luhn_ok(digits) else 1 if four else 0, len(digits), -i)
+            if best is None or score > best[0]:
+                best = (score, (start + groups[i][0], start + groups[j][1]))
+    return best[1] if best else (start + groups[0][0], start + groups[-1][1])
+
+
+def _cards_in(run: str, start: int) -> list[tuple[int, int]]:
+    """Card spans in one digit run. Commas split it, unless every group but the last is
+    four digits ("4111, 1111, 1111, 1111": a number read with pauses) and they are not
+    a list of years."""
+    if ", " in run:
+        sizes = [len(g) for g in re.findall(r"\d+", run)]
+        read_in_fours = all(n == 4 for n in sizes[:-1]) and sizes[-1] <= 4
+        if not read_in_fours or all(_YEAR.fullmatch(g) for g in re.findall(r"\d+", run)):
+            spans: list[tuple[int, int]] = []
+            pos = 0
+            for piece in run.split(", "):
+                found = _card_window(piece, start + pos)
+                if found:
+                    spans.append(found)
+                pos += len(piece) + 2
+            return spans
+    found = _card_window(run, start)
+    return [found] if found else []
 
 
 def _ssn_valid(area: str, group: str, serial: str) -> bool:
@@ -147,6 +198,8 @@ def _spoken_digits(text: str) -> str | None:
         return None
     digits, repeat = "", 1
     for w in words:
+        if w in ("dash", "hyphen"):
+            continue
         if w in ("double", "triple"):
             repeat = 2 if w == "double" else 3
             continue
@@ -161,20 +214,18 @@ def _find(text: str) -> list[tuple[int, int, str]]:
     found += [(m.start(), m.end(), "email") for m in _EMAIL.finditer(text)]
     found += [(m.start(), m.end(), "email") for m in _SPOKEN_EMAIL.finditer(text)]
     found += [(m.start(), m.end(), "iban") for m in _IBAN.finditer(text) if _iban_ok(m.group())]
-    for m in _DIGIT_RUN.finditer(text):
-        card = _card_in(m.group(), m.start())
-        if card:
-            found.append((*card, "card"))
-    found += [(m.start(), m.end(), "ssn") for m in _SSN.finditer(text) if _ssn_valid(m[1], m[3], m[4])]
-    for m in _SSN_BARE.finditer(text):
-        if _ssn_valid(m[1][:3], m[1][3:5], m[1][5:]):
-            found.append((m.start(1), m.end(1), "ssn"))
-    found += [(m.start(), m.end(), "phone") for m in _NANP.finditer(text)]
     found += [
         (m.start(), m.end(), "phone")
         for m in _INTL.finditer(text)
         if 8 <= sum(c.isdigit() for c in m.group()) <= 15
     ]
+    for m in _DIGIT_RUN.finditer(text):  # after "+" phones: "+49 30 12345678 901" is one
+        found += [(*card, "card") for card in _cards_in(m.group(), m.start())]
+    found += [(m.start(), m.end(), "ssn") for m in _SSN.finditer(text) if _ssn_valid(m[1], m[3], m[4])]
+    for m in _SSN_BARE.finditer(text):
+        if _ssn_valid(m[1][:3], m[1][3:5], m[1][5:]):
+            found.append((m.start(1), m.end(1), "ssn"))
+    found += [(m.start(), m.end(), "phone") for m in _NANP.finditer(text)]
     for m in _SPOKEN.finditer(text):
         span = m.group().rstrip(" ,-")
         digits = _spoken_digits(span)
@@ -193,17 +244,58 @@ def _find(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def mask_pii(text: str) -> Masked:
-    """``text`` with personal data replaced by ``[CARD]``, ``[SSN]``, ``[EMAIL]``, ``[PHONE]``, ``[IBAN]``."""
+_SPACES_OUT = re.compile(r"\s\s|[^\S ]")
+_DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\ufe58\ufe63\uff0d")
+_INVISIBLE = frozenset("\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff")
+
+
+def _normalise(text: str) -> tuple[str, list[int] | None]:
+    """The text the patterns search (see the module doc) and, per character of it, its
+    index in ``text`` (None: the same text)."""
+    if text.isascii() and not _SPACES_OUT.search(text):
+        return text, None
+    out: list[str] = []
+    src: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in _INVISIBLE:
+            continue
+        if ch.isspace():
+            if out and out[-1] == " ":
+                continue
+            norm = " "
+        elif ch.isascii():
+            norm = ch
+        elif ch in _DASHES:
+            norm = "-"
+        elif "\uff01" <= ch <= "\uff5e":  # fullwidth ASCII
+            norm = chr(ord(ch) - 0xFEE0)
+        elif (digit := unicodedata.decimal(ch, None)) is not None:
+            norm = str(digit)
+        else:
+            norm = ch
+        out.append(norm)
+        src.append(i)
+    return "".join(out), src
+
+
+def _taken(text: str) -> list[tuple[int, int, str]]:
+    """The spans to mask in ``text`` (its own indices), in order, not overlapping."""
+    norm, src = _normalise(text)
     taken: list[tuple[int, int, str]] = []
-    for start, end, kind in _find(text):
+    for start, end, kind in _find(norm):
         if all(end <= s or start >= e for s, e, _ in taken):
             taken.append((start, end, kind))
-    taken.sort()
+    if src is not None:
+        taken = [(src[start], src[end - 1] + 1, kind) for start, end, kind in taken]
+    return sorted(taken)
+
+
+def mask_pii(text: str) -> Masked:
+    """``text`` with personal data replaced by ``[CARD]``, ``[SSN]``, ``[EMAIL]``, ``[PHONE]``, ``[IBAN]``."""
     parts: list[str] = []
     spans: list[PiiSpan] = []
     pos = 0
-    for start, end, kind in taken:
+    for start, end, kind in _taken(text):
         parts.append(text[pos:start])
         placeholder = PLACEHOLDERS[kind]
         parts.append(placeholder)
@@ -211,3 +303,46 @@ def mask_pii(text: str) -> Masked:
         pos = end
     parts.append(text[pos:])
     return Masked("".join(parts), tuple(spans))
+
+
+_WORD_DIGIT = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+_NUMBER_END = re.compile(rf"(?:\d|\b{_WORD_DIGIT})([.,;:!?\u2026]+)\s*$", re.IGNORECASE)
+_NUMBER_START = re.compile(rf"\s*(?:\d|(?:{_WORD_DIGIT}|double|triple)\b)", re.IGNORECASE)
+
+
+def mask_parts(parts: Sequence[str]) -> list[str]:
+    """Each of ``parts`` masked, the parts searched as one text (joined by spaces).
+
+    For one speaker's consecutive turns: a number read across two turns ("my
+    card is 4111 1111" + "1111 1111") is masked in both, each part showing the
+    placeholder where its share was. A full stop or comma ending a part between
+    two halves of a number is not let to split it.
+    """
+    chars: list[str] = []
+    owner: list[tuple[int, int]] = []  # (part, index in it) per joined character; -1: a joining space
+    for p, part in enumerate(parts):
+        keep = len(part)
+        end = _NUMBER_END.search(part)
+        if end and p + 1 < len(parts) and _NUMBER_START.match(parts[p + 1]):
+            keep = end.start(1)
+        if p:
+            chars.append(" ")
+            owner.append((-1, -1))
+        chars.extend(part[:keep])
+        owner.extend((p, i) for i in range(keep))
+    cuts: list[list[tuple[int, int, str]]] = [[] for _ in parts]
+    for start, stop, kind in _taken("".join(chars)):
+        where: dict[int, list[int]] = {}
+        for p, i in owner[start:stop]:
+            if p >= 0:
+                where.setdefault(p, []).append(i)
+        for p, idx in where.items():
+            cuts[p].append((min(idx), max(idx) + 1, PLACEHOLDERS[kind]))
+    masked: list[str] = []
+    for part, part_cuts in zip(parts, cuts, strict=True):
+        out, pos = [], 0
+        for start, stop, placeholder in part_cuts:
+            out += [part[pos:start], placeholder]
+            pos = stop
+        masked.append("".join(out) + part[pos:])
+    return masked
