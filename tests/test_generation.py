@@ -755,3 +755,18 @@ def test_a_summary_lifting_the_prompt_example_counts_as_a_copy(ctx: TaskContext)
     assert _copies(lifted, example)
     own = {k: ([] if isinstance(v, list) else "something else") for k, v in lifted.items()}
     assert not _copies(own, example)
+
+
+def test_a_card_number_read_across_the_last_two_customer_turns_is_masked(ctx: TaskContext) -> None:
+    call = [
+        turn("c1", 0, "I was charged twice, my card is 4111 1111"),
+        turn("c1", 1, "1111 1111. Can you refund the extra charge?"),
+    ]
+    backend = FakeBackend(GOOD, json.dumps(VALID_SUMMARY))
+    suggest_reply(backend, call, [card(1, REFUND)], context=ctx)
+    summarize_call(backend, call, context=ctx)
+    assert len(backend.requests) == 2
+    for request in backend.requests:
+        prompt = text_of(request)
+        assert "4111" not in prompt and "1111 1111" not in prompt, prompt
+        assert "[CARD]" in prompt

@@ -42,7 +42,7 @@ from agent_assist.llm.tasks_context import (
     generate,
     number_snippets,
 )
-from agent_assist.llm.tasks_transcript import turn_lines
+from agent_assist.llm.tasks_transcript import masked_texts, turn_lines
 
 __all__ = ["NOT_IN_PACK", "Answer", "Cancelled", "Searcher", "Suggestion", "ask", "suggest_reply"]
 
@@ -123,12 +123,14 @@ def suggest_reply(
     hits = list(hits)[: lim.snippets]
     recent = list(turns)[-lim.turns :]
     at = max((i for i, t in enumerate(recent) if t.speaker != Speaker.AGENT), default=len(recent) - 1)
-    customer = grounded.neutralise(grounded.mask(recent[at].text)) if recent else ""
+    # Masked together: a card number read across the last two customer turns is caught.
+    masked = masked_texts(recent[: at + 1])
+    customer = grounded.neutralise(masked[at]) if recent else ""
     template = ctx.prompts["suggest"]
     request = GenerationRequest(
         template.messages(
             snippets=number_snippets(hits, lim.snippet_words),
-            turns="\n".join(turn_lines(recent[:at], words=lim.turn_words)),
+            turns="\n".join(turn_lines(recent[:at], words=lim.turn_words, masked=masked)),
             customer=customer,
         ),
         max_tokens=template.max_tokens,

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent_assist.domain import FinalUtterance, Speaker
-from agent_assist.llm import grounded
 from agent_assist.llm.schema import normalise, summary_schema, validate
 from agent_assist.llm.tasks_context import Disposition
+from agent_assist.llm.tasks_transcript import masked_texts
 
 __all__ = ["checked_identifiers", "rule_based_summary"]
 
@@ -90,7 +90,7 @@ def checked_identifiers(
     Why: an identifier is copied, never inferred; a 135M model both invents
     them and misses the ones said, and the call text settles both.
     """
-    texts = [grounded.mask(t.text) for t in transcript]
+    texts = masked_texts(transcript)
     call = " ".join(texts).lower()
     kept = [i for i in named if i.lower() in call]
     seen = {i.lower() for i in kept}
@@ -106,7 +106,7 @@ def rule_based_summary(
 ) -> dict[str, Any]:
     """A minimal summary from the transcript alone, valid against ``summary_schema(codes)``."""
     schema = summary_schema(codes)
-    texts = [grounded.mask(t.text) for t in transcript]
+    texts = masked_texts(transcript)
     reason = next(
         (
             " ".join(text.split()[:30])

@@ -82,12 +82,19 @@ def masked_texts(turns: Sequence[FinalUtterance]) -> list[str]:
     return out
 
 
-def turn_lines(turns: Sequence[FinalUtterance], *, words: int = LINE_WORDS) -> list[str]:
-    """``Speaker: text`` per turn: masked (``masked_texts``), instruction-like speech
+def turn_lines(
+    turns: Sequence[FinalUtterance],
+    *,
+    words: int = LINE_WORDS,
+    masked: Sequence[str] | None = None,
+) -> list[str]:
+    """``Speaker: text`` per turn: masked (``masked_texts``, or ``masked`` when the
+    caller masked a longer run that these turns start), instruction-like speech
     defused, cut to ``words`` words."""
+    texts = masked_texts(turns) if masked is None else list(masked)[: len(turns)]
     return [
         f"{label(t.speaker)}: {_cut_words(grounded.neutralise(text), words)}"
-        for t, text in zip(turns, masked_texts(turns), strict=True)
+        for t, text in zip(turns, texts, strict=True)
     ]
 
 
