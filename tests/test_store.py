@@ -140,6 +140,18 @@ def test_recorder_writes_calls_utterances_and_events(db: Database) -> None:
     }
 
 
+def test_recorder_stores_transcription_latency_of_real_time_finals(db: Database) -> None:
+    recorder = CallRecorder(db)
+    recorder(CallStarted("c1", "mic", (Speaker.AGENT,), emitted_at=100.0))
+    live = FinalUtterance("c1", "c1-u1", Speaker.AGENT, 1.0, 2.0, "hello there", 0.9, emitted_at=102.45)
+    fast = FinalUtterance("c1", "c1-u2", Speaker.AGENT, 3.0, 9.0, "replayed fast", 0.9, emitted_at=100.2)
+    recorder(live)
+    recorder(fast)
+    rows = dict(db.connection().execute("SELECT id, latency_s FROM utterances").fetchall())
+    assert rows["c1-u1"] == pytest.approx(0.45)
+    assert rows["c1-u2"] is None  # a file replayed faster than real time: not a latency
+
+
 def test_recorder_on_a_worker_thread_and_late_subscription(db: Database) -> None:
     recorder = CallRecorder(db)
 

@@ -77,6 +77,7 @@ class CallRecorder:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._known_calls: set[str] = set()
+        self._started_at: dict[str, float] = {}  # call id -> CallStarted.emitted_at (clock time)
 
     def __call__(self, event: Event) -> None:
         if isinstance(
@@ -114,13 +115,14 @@ class CallRecorder:
                     )
                     self._known_calls.add(event.call_id)
                     self._db.recording.add(event.call_id)
+                    self._started_at[event.call_id] = event.emitted_at
                 case FinalUtterance():
                     self._ensure_call(event.call_id, now)
                     words = [dataclasses.asdict(w) for w in event.words]
                     db.execute(
                         'INSERT INTO utterances (id, call_id, speaker, start, "end", text,'
-                        " confidence, words, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                        " ON CONFLICT (id) DO NOTHING",
+                        " confidence, words, created_at, latency_s)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                         [
                             event.utterance_id,
                             event.call_id,
@@ -131,6 +133,7 @@ class CallRecorder:
                             event.confidence,
                             json.dumps(words),
                             now,
+                            self._latency(event),
                         ],
                     )
                 case CallEnded():
@@ -176,6 +179,19 @@ class CallRecorder:
                         "INSERT INTO events (call_id, type, payload, created_at) VALUES (?, ?, ?, ?)",
                         [event.call_id, _EVENT_TYPES[type(event)], json.dumps(payload), now],
                     )
+
+    def _latency(self, final: FinalUtterance) -> float | None:
+        """Seconds from the end of the final's audio to its event, for the health view.
+
+        Only meaningful when the audio came in real time: a file replayed at full
+        speed finishes its audio long before the clock gets there (negative), and a
+        value past a minute means the clock and the audio disagree; both are NULL.
+        """
+        started = self._started_at.get(final.call_id)
+        if started is None or not final.emitted_at:
+            return None
+        latency = final.emitted_at - (started + final.end)
+        return round(latency, 4) if 0.0 <= latency < 60.0 else None
 
     def _ensure_call(self, call_id: str, now: str) -> None:
         """Create a placeholder row for a call whose start we did not see."""
