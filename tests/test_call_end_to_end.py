@@ -149,6 +149,12 @@ def test_call_is_stored_completed_with_every_final(
     assert hits
 
 
-def test_main_without_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_without_command_and_display_prints_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
     assert main([]) == 0
-    assert "transcribe" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "transcribe" in out
+    assert "no display" in err

@@ -43,12 +43,13 @@ def _setup_logging(verbose: bool) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent_assist.cli import call_cmds, llm_cmds, models_cmd, pack_cmd
+    from agent_assist.cli import call_cmds, config_cmd, llm_cmds, models_cmd, pack_cmd
 
     parser = argparse.ArgumentParser(
         prog="agent-assist",
         description="Private, offline copilot for contact-center agents: live two-channel "
-        "transcription on this machine.",
+        "transcription, knowledge cards and reply suggestions on this machine. Without a "
+        "command it opens the sidebar, ready for live calls.",
     )
     parser.add_argument("--version", action="version", version=f"agent-assist {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     llm_cmds.add_parsers(sub)  # ask, suggest, summarize
     models_cmd.add_parser(sub)
     pack_cmd.add_parser(sub)
+    config_cmd.add_parser(sub)
     return parser
 
 
@@ -65,8 +67,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        from agent_assist.ui.app import has_display
+
+        if not has_display():
+            parser.print_help()
+            print(
+                "\nnote: no display found, so no sidebar; `agent-assist demo` shows the terminal view",
+                file=sys.stderr,
+            )
+            return 0
+        from agent_assist.cli.gui_cmd import run_gui
+
+        args.func = lambda a: run_gui(a, demo=False)
     try:
         log_path = _setup_logging(args.verbose)
     except OSError as exc:

@@ -6,16 +6,16 @@ bridge's subscriber only appends the event to a queue and, when no drain is
 pending, posts one queued call to the GUI thread. The GUI thread then drains
 the queue in batches:
 
-- **Coalescing**: only the newest ``AudioLevel`` per channel and the newest
-  ``PartialText`` per utterance survive a batch, and consecutive
-  ``SuggestionToken`` events of one suggestion merge into one, so a burst from
-  a fast engine costs the GUI one repaint, not hundreds.
+- **Coalescing**: only the newest ``AudioLevel`` per channel, ``PartialText``
+  per utterance and ``SuggestionToken`` per suggestion survive a batch (a
+  token carries the whole draft so far), so a burst from a fast engine costs
+  the GUI one repaint, not hundreds.
 - **Time budget**: a drain stops after ``budget_ms`` and posts itself again,
   so input and paint events interleave and the event loop never stalls even if
   thousands of events queue up (the benchmark's 50 ms gap target).
 
-Thread rules: ``publish``/``__call__`` from any thread (never blocks, never
-touches Qt objects but the thread-safe ``QMetaObject.invokeMethod``); the
+Thread rules: ``publish``/``__call__`` from any thread (never blocks; it only
+emits ``_wake``, a queued connection, which Qt allows from any thread); the
 ``received`` signal is emitted on the GUI thread only, in publication order
 (except for what coalescing removes).
 """
@@ -25,10 +25,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 
 from agent_assist.domain import AudioLevel, Event, PartialText, SuggestionToken
-from agent_assist.ui.qt import QObject, Qt, QtCore, Signal, Slot
+from agent_assist.ui.qt import QObject, Qt, Signal, Slot
 
 __all__ = ["EngineBridge"]
 
@@ -37,6 +36,7 @@ class EngineBridge(QObject):
     """Subscribe ``bridge`` to an ``EventBus``; connect views to ``bridge.received``."""
 
     received = Signal(object)  # one domain event, on the GUI thread
+    _wake = Signal()  # emitted from any thread; queued to ``_drain`` on the bridge's thread
 
     def __init__(self, parent: QObject | None = None, *, budget_ms: float = 8.0) -> None:
         super().__init__(parent)
@@ -47,6 +47,7 @@ class EngineBridge(QObject):
         self.budget_s = budget_ms / 1000
         self.delivered = 0  # events emitted (tests, health view)
         self.coalesced = 0  # events merged away
+        self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
 
     def __call__(self, event: Event) -> None:
         """The bus subscriber: enqueue and wake the GUI thread (any thread)."""
@@ -60,7 +61,7 @@ class EngineBridge(QObject):
             if self._pending:
                 return
             self._pending = True
-        QtCore.QMetaObject.invokeMethod(self, "_drain", Qt.ConnectionType.QueuedConnection)
+        self._wake.emit()
 
     def close(self) -> None:
         """Stop delivering (GUI thread; events published afterwards are dropped)."""
@@ -88,7 +89,7 @@ class EngineBridge(QObject):
                 with self._lock:  # put the rest back in front, and come back after paint
                     self._queue.extendleft(reversed(batch))
                     self._pending = True
-                QtCore.QMetaObject.invokeMethod(self, "_drain", Qt.ConnectionType.QueuedConnection)
+                self._wake.emit()
                 return
 
     def _emit(self, event: Event) -> None:
@@ -106,35 +107,26 @@ class EngineBridge(QObject):
 
 
 def coalesce(events: deque[Event]) -> deque[Event]:
-    """Drop superseded levels and partials, merge runs of tokens (order otherwise kept)."""
+    """Keep only the newest level per channel, partial per utterance and draft per
+    suggestion; everything else, and the order, is kept."""
     if len(events) < 2:
         return events
-    last_level: dict[object, int] = {}
-    last_partial: dict[str, int] = {}
+    newest: dict[tuple[type, object], int] = {}
     for i, e in enumerate(events):
-        if isinstance(e, AudioLevel):
-            last_level[e.speaker] = i
-        elif isinstance(e, PartialText):
-            last_partial[e.utterance_id] = i
-    out: deque[Event] = deque()
-    keep: Callable[[int, Event], bool] = lambda i, e: (
-        not (  # noqa: E731
-            (isinstance(e, AudioLevel) and last_level[e.speaker] != i)
-            or (isinstance(e, PartialText) and last_partial[e.utterance_id] != i)
-        )
+        key = _supersede_key(e)
+        if key is not None:
+            newest[key] = i
+    return deque(
+        e for i, e in enumerate(events) if (key := _supersede_key(e)) is None or newest[key] == i
     )
-    for i, e in enumerate(events):
-        if not keep(i, e):
-            continue
-        prev = out[-1] if out else None
-        if (
-            isinstance(e, SuggestionToken)
-            and isinstance(prev, SuggestionToken)
-            and prev.suggestion_id == e.suggestion_id
-        ):
-            out[-1] = SuggestionToken(
-                e.call_id, e.utterance_id, e.suggestion_id, prev.text + e.text, e.emitted_at
-            )
-            continue
-        out.append(e)
-    return out
+
+
+def _supersede_key(event: Event) -> tuple[type, object] | None:
+    """Events with the same key replace each other; None: the event always counts."""
+    if isinstance(event, AudioLevel):
+        return (AudioLevel, event.speaker)
+    if isinstance(event, PartialText):
+        return (PartialText, event.utterance_id)
+    if isinstance(event, SuggestionToken):
+        return (SuggestionToken, event.suggestion_id)
+    return None

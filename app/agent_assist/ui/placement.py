@@ -9,14 +9,16 @@ flush to that edge; the snap waits for the drag to pause (``SNAP_DELAY_MS``),
 because Qt has no portable "move finished" event.
 
 Why not the settings file: geometry is state the app learns, not a choice IT
-should lock; it lives in ``ui-state.ini`` in the data folder.
+should lock; it lives in the window-state file next to it (``config.WindowState``).
 
 Thread rules: GUI thread only.
 """
 
 from __future__ import annotations
 
-from agent_assist.paths import data_dir
+import contextlib
+
+from agent_assist.config import WindowState
 from agent_assist.ui.qt import QObject, QtCore, QtGui, QTimer, QtWidgets
 
 __all__ = ["DEFAULT_WIDTH", "SNAP_PX", "WindowPlacement", "snapped"]
@@ -25,11 +27,6 @@ DEFAULT_WIDTH = 392
 MIN_WIDTH = 340
 SNAP_PX = 32
 SNAP_DELAY_MS = 350
-
-
-def state_file() -> QtCore.QSettings:
-    path = data_dir() / "ui-state.ini"
-    return QtCore.QSettings(str(path), QtCore.QSettings.Format.IniFormat)
 
 
 def snapped(frame: QtCore.QRect, area: QtCore.QRect, threshold: int = SNAP_PX) -> QtCore.QRect | None:
@@ -44,8 +41,11 @@ def snapped(frame: QtCore.QRect, area: QtCore.QRect, threshold: int = SNAP_PX) -
 class WindowPlacement(QObject):
     """Restores, snaps and saves one top-level window's geometry."""
 
-    def __init__(self, window: QtWidgets.QWidget, key: str = "sidebar") -> None:
+    def __init__(
+        self, window: QtWidgets.QWidget, key: str = "sidebar", state: WindowState | None = None
+    ) -> None:
         super().__init__(window)
+        self._state = state or WindowState()
         self._window = window
         self._key = key
         self._snap = QTimer(self)
@@ -57,8 +57,10 @@ class WindowPlacement(QObject):
 
     def restore(self) -> None:
         """Put the window where it was last time (on a screen that still exists)."""
-        saved = state_file().value(f"{self._key}/geometry")
-        restored = isinstance(saved, QtCore.QByteArray) and self._window.restoreGeometry(saved)
+        saved = self._state.get(f"{self._key}.geometry")
+        restored = isinstance(saved, str) and self._window.restoreGeometry(
+            QtCore.QByteArray.fromBase64(saved.encode("ascii"))
+        )
         if restored and self._on_some_screen():
             return
         self.dock_right()
@@ -73,9 +75,10 @@ class WindowPlacement(QObject):
         self._window.setGeometry(area.right() - width + 1, area.top(), width, area.height())
 
     def save(self) -> None:
-        state = state_file()
-        state.setValue(f"{self._key}/geometry", self._window.saveGeometry())
-        state.sync()
+        geometry = bytes(self._window.saveGeometry().toBase64().data()).decode("ascii")
+        self._state.set(f"{self._key}.geometry", geometry)
+        with contextlib.suppress(OSError):  # read-only profile: it opens docked next time
+            self._state.save()
 
     def eventFilter(self, watched: QObject, event: QtCore.QEvent) -> bool:
         if watched is self._window and event.type() == QtCore.QEvent.Type.Move and self.snap_enabled:
