@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agent_assist.cli.gui_cmd import add_gui_args, run_gui
 from agent_assist.cli.live_assist import add_knowledge_args, knowledge_source
 from agent_assist.cli.live_llm import add_llm_args
 from agent_assist.cli.render import FORMATS, TranscriptPrinter
@@ -93,13 +94,19 @@ def add_parsers(sub: Any) -> None:
 
     p = sub.add_parser(
         "demo",
-        help="play the bundled sample call through the pipeline in real time",
-        description="Play the sample call as a live call. Installs the example pack if no pack is; "
+        help="play the bundled sample call through the sidebar in real time",
+        description="Play the sample call as a live call, in the sidebar (--headless: in the "
+        "terminal). Installs the example pack if no pack is; "
         "knowledge cards, reply suggestions and the end-of-call summary are on by default "
         "(--no-knowledge, --no-llm turn them off).",
     )
     p.add_argument("--fast", action="store_true", help="as fast as the CPU allows instead of real time")
-    p.add_argument("--headless", action="store_true", help="terminal view (the only view for now)")
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="the terminal view instead of the sidebar (the default without a display)",
+    )
+    add_gui_args(p)
     _add_output_args(p, live=True)
     add_model_args(p)
     p.set_defaults(func=_demo)
@@ -127,7 +134,10 @@ def _run(source: Any, args: argparse.Namespace) -> int:
     # Both resolved before the speech model loads: a mistake fails at once.
     knowledge = knowledge_source(args, install_example=args.command == "demo", embedder=embedder)
     assist = call_assist(args, embedder)
-    return run_call(source, args, printer=_printer(args), knowledge=knowledge, assist=assist).code
+    printer = _printer(args)
+    return run_call(
+        source, args, printer=printer, knowledge=knowledge, assist=assist, embedder=embedder
+    ).code
 
 
 def _transcribe(args: argparse.Namespace) -> int:
@@ -159,6 +169,12 @@ def _demo(args: argparse.Namespace) -> int:
             f"the sample call {path} is missing",
             "regenerate it: python assets/sample_call/make_sample_call.py",
         )
+    if not args.headless:
+        from agent_assist.ui.app import has_display
+
+        if has_display():
+            return run_gui(args, demo=True, sample=path)
+        print("note: no display found, so the terminal view (--headless)", file=sys.stderr)
     print(
         f"Agent Assist demo: {path.name} (agent left, customer right), "
         f"{'fast' if args.fast else 'real time'} — Ctrl-C stops",

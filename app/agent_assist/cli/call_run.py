@@ -1,45 +1,48 @@
-"""Running one call from the command line: source -> pipeline -> store, printer, cards, model.
+"""Running one call from the command line: ``AssistEngine`` plus the printer and the messages.
 
 ``run_call`` is what ``transcribe``, ``listen``, ``demo`` and ``summarize
-AUDIO_FILE`` share: it loads the speech model, wires the store, a printer, the
-live knowledge retriever and the generation worker to one event bus, runs the
-pipeline until the source ends or the user presses Ctrl-C (which ends the
-call cleanly), and closes everything in an order that loses nothing:
+AUDIO_FILE`` share. The wiring (speech model, store, the live knowledge
+retriever, the generation worker, their order and close order) is
+``agent_assist.session.AssistEngine``'s, the same the app uses; this module
+adds the printer, the closing tally line and the ``note:``/``warning:``/
+``error:`` lines, and turns Ctrl-C into a clean end of the call:
 
-pipeline (its ``CallEnded`` is published) -> retriever (the last customer
-turn's cards still print) -> generation worker (the summary of the call is
-made, printed and stored; ``live_llm.finish``) -> backend -> store.
+pipeline (its ``CallEnded`` is stored and printed) -> retriever (the last
+customer turn's cards still print) -> generation worker (the summary of the
+call is made, printed and stored; Ctrl-C skips it) -> backend -> store.
 
-Subscription order matters too: store, printer, tally, generation worker,
-retriever -- a line is stored before it prints, and the worker has seen a
-turn before the retriever can publish the cards that answer it.
-
-Thread rules: runs on the main thread. Subscribers run on the publishers'
-threads (STT worker, retriever, generation worker) and only print or write
-one row each.
+Thread rules: runs on the main thread, which only waits (interruptibly) on
+the engine. Subscribers run on the engine's threads (STT worker, retriever,
+generation worker) and only print or count.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent_assist.cli.live_assist import SearcherFactory, start_retriever
-from agent_assist.cli.live_llm import CallAssist, finish
+from agent_assist.cli.live_assist import SearcherFactory
+from agent_assist.cli.live_llm import CallAssist
 from agent_assist.domain import (
+    AudioLevel,
+    CallFinished,
     CallSummaryReady,
     Event,
     FinalUtterance,
     KnowledgeCards,
+    ModelStatus,
+    PipelineError,
     SuggestionReady,
 )
 from agent_assist.errors import UserError
 
-__all__ = ["CallResult", "GuardedRecorder", "Tally", "run_call"]
+if TYPE_CHECKING:
+    from agent_assist.session import AssistEngine, SharedEmbedder
+
+__all__ = ["CallResult", "Tally", "run_call"]
 
 
 class Tally:
@@ -74,22 +77,19 @@ class Tally:
         return f"{sum(self.finals.values())} utterances ({per_side})" + "".join(f", {e}" for e in extra)
 
 
-class GuardedRecorder:
-    """The store's recorder; if writing fails (disk full, read-only), says so once
-    and lets the call go on on screen, and the command exits non-zero."""
+def _terminal(printer: Callable[[Event], None] | None) -> Callable[[Event], None]:
+    """The printer, minus the app's events (model status, levels, call finished); a store
+    failure is a warning on stderr, once."""
 
-    def __init__(self, recorder: Callable[[Event], None]) -> None:
-        self._recorder = recorder
-        self.failure: Exception | None = None
-
-    def __call__(self, event: Event) -> None:
-        if self.failure is not None:
+    def show(event: Event) -> None:
+        if isinstance(event, (ModelStatus, AudioLevel, CallFinished)):
             return
-        try:
-            self._recorder(event)
-        except Exception as exc:
-            self.failure = exc
-            print(f"\nwarning: the call is no longer being saved: {exc}", file=sys.stderr)
+        if isinstance(event, PipelineError) and event.stage == "store":
+            print(f"\nwarning: {event.message}", file=sys.stderr)
+        elif printer is not None:
+            printer(event)
+
+    return show
 
 
 @dataclass(slots=True)
@@ -109,64 +109,89 @@ def run_call(
     printer: Callable[[Event], None] | None,
     knowledge: SearcherFactory | None = None,
     assist: CallAssist | None = None,
+    embedder: SharedEmbedder | None = None,
 ) -> CallResult:
     """Run one call from ``source`` with the model, store, printer, cards and LLM asked for.
 
     ``args`` supplies ``model``, ``language``, ``threads``, ``no_store`` and
     ``partials``. Resolve ``knowledge`` and ``assist`` before (they check and
-    print notes); the speech model loads here, while ``assist``'s backend loads.
+    print notes; ``embedder`` is the one they share); the speech model loads
+    here, while ``assist``'s backend loads.
     """
     from agent_assist.events import EventBus
-    from agent_assist.pipeline import CallPipeline, PipelineConfig
-    from agent_assist.stt.loader import load_transcriber
+    from agent_assist.session import SUMMARY_WAIT_S, AssistEngine, EngineOptions
 
-    language = None if args.language == "auto" else args.language
-    decoder = load_transcriber(args.model, language=language, cpu_threads=args.threads)
-    bus = EventBus()
+    options = EngineOptions(
+        stt_model=args.model, language=args.language, threads=args.threads,
+        use_llm=assist is not None, knowledge=knowledge is not None, store=not args.no_store,
+        partials=args.partials, summary_wait_s=SUMMARY_WAIT_S, levels=False,
+    )  # fmt: skip
     finals: list[FinalUtterance] = []
-    with contextlib.ExitStack() as stack:
-        guard = None
-        if not args.no_store:
-            from agent_assist.store import CallRecorder, Database
-
-            db = stack.enter_context(Database.open())
-            for call_id in db.interrupted:
-                print(
-                    f"note: call {call_id} was cut off (its process ended); its utterances are kept",
-                    file=sys.stderr,
-                )
-            guard = GuardedRecorder(CallRecorder(db))
-            bus.subscribe(guard)
-        if printer is not None:
-            bus.subscribe(printer)
-        tally = Tally()
-        bus.subscribe(tally)
-        bus.subscribe(lambda e: finals.append(e) if isinstance(e, FinalUtterance) else None)
+    tally = Tally()
+    engine = AssistEngine(
+        options,
+        EventBus(),
+        subscribers=[
+            _terminal(printer),
+            tally,
+            lambda e: finals.append(e) if isinstance(e, FinalUtterance) else None,
+        ],
+        backend_factory=None if assist is None else (lambda _: assist.backend),
+        task_context=None if assist is None else assist.context,
+        searcher_factory=knowledge,
+        embedder=embedder,
+    )
+    reason = "completed"
+    try:
+        engine.load()
+        for call_id in engine.interrupted_calls:
+            print(
+                f"note: call {call_id} was cut off (its process ended); its utterances are kept",
+                file=sys.stderr,
+            )
+        if engine.wait_settled("speech").state == "down":
+            raise engine.failure("speech") or UserError("the speech model could not be loaded")
         if assist is not None:
             assist.ready()  # an in-process model finishes loading before lines print
-            stack.callback(finish, assist.start(bus), assist.backend)
-        if knowledge is not None:  # last: a card must not print before its line
-            stack.callback(start_retriever(knowledge, bus).close)
-        live = source.live or getattr(source, "realtime", False)
-        config = PipelineConfig(partials=args.partials, drop_partials_when_behind=live)
-        pipeline = CallPipeline(source, decoder, bus, config=config)
-        reason = "completed"
-        pipeline.start()
+        call_id = engine.start_call(source)
         try:
-            pipeline.wait()
+            engine.wait_call_ended()
         except KeyboardInterrupt:
             print("\nending the call…", file=sys.stderr)
             reason = "stopped by user"
-        finally:
-            pipeline.stop(reason)
-    where = "not stored (--no-store)" if guard is None else f"stored as call {pipeline.call_id}"
+            engine.stop_call(reason)
+            engine.wait_call_ended()
+        error = engine.call_error()
+        if error is not None:
+            raise error
+        _wait_for_summary(engine, assist)
+    finally:
+        engine.close()
+    stored = options.store and engine.store_failure is None
+    where = "not stored (--no-store)" if not options.store else f"stored as call {call_id}"
     print(f"-- {reason}: {tally.summary()}; {where}", file=sys.stderr)
-    result = CallResult(0, pipeline.call_id, guard is not None and guard.failure is None, finals)
-    error = getattr(source, "error", None)
-    if isinstance(error, UserError):  # a file damaged part-way: what was read is above
-        print(error.render(), file=sys.stderr)
-        result.code = error.exit_code
-    elif guard is not None and guard.failure is not None:
-        print(f"error: the call was not fully saved: {guard.failure}", file=sys.stderr)
+    result = CallResult(0, call_id, stored, finals)
+    source_error = getattr(source, "error", None)
+    if isinstance(source_error, UserError):  # a file damaged part-way: what was read is above
+        print(source_error.render(), file=sys.stderr)
+        result.code = source_error.exit_code
+    elif engine.store_failure is not None:
+        print(f"error: the call was not fully saved: {engine.store_failure}", file=sys.stderr)
         result.code = 5
     return result
+
+
+def _wait_for_summary(engine: AssistEngine, assist: CallAssist | None) -> None:
+    """Let the engine finish the call (its summary, when a model is on); Ctrl-C skips it."""
+    try:
+        if engine.wait_call_done(0.2) or assist is None:
+            engine.wait_call_done()
+            return
+        print(f"summarizing the call with {assist.backend.model} ... (Ctrl-C skips)", file=sys.stderr)
+        engine.wait_call_done()
+        finished = engine.finished
+        if finished is not None and not finished.summarized:
+            wait = engine.options.summary_wait_s
+            print(f"note: the summary took longer than {wait:.0f} s; skipped", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("summary skipped", file=sys.stderr)

@@ -16,31 +16,26 @@ the speech model's, so the two overlap; capture then waits for it only when
 the model is in-process (llama.cpp silences file descriptors 1 and 2 while it
 loads, which would swallow transcript lines) and at most ``LOAD_WAIT_S``.
 
-Close order at the end of a call (``finish``): the pipeline has stopped, the
-retriever has closed, then the generation worker gets up to
-``SUMMARY_WAIT_S`` to finish the call's summary (and coaching note) before it
-is closed, and only then does the store close -- so the summary is printed
-and stored with the call.
+The call itself (the generation worker, the wait for the summary at the
+end, the close order) is ``AssistEngine``'s; ``call_run`` prints around it.
 
-Thread rules: ``call_assist``, ``CallAssist.start``/``ready`` and ``finish``
-run on the main thread; the loader thread only calls the backend's ``probe``
-(which takes the backend's own lock); everything else is the worker's.
+Thread rules: ``call_assist`` and ``CallAssist.ready`` run on the main thread;
+the loader thread only calls the backend's ``probe`` (which takes the
+backend's own lock); everything else is the generation worker's.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agent_assist.cli.live_assist import SharedEmbedder, pack_source
+from agent_assist.session import LOAD_WAIT_S, SUMMARY_WAIT_S, SharedEmbedder, pack_source
+from agent_assist.session import open_backend as _open_backend
 
 if TYPE_CHECKING:
-    from agent_assist.assist.generation import GenerationWorker
-    from agent_assist.events import EventBus
     from agent_assist.llm.backend import LLMBackend
     from agent_assist.llm.tasks_context import TaskContext
 
@@ -51,12 +46,8 @@ __all__ = [
     "add_backend_args",
     "add_llm_args",
     "call_assist",
-    "finish",
     "open_backend",
 ]
-
-LOAD_WAIT_S = 10.0
-SUMMARY_WAIT_S = 90.0
 
 
 def add_backend_args(p: argparse.ArgumentParser) -> None:
@@ -94,25 +85,8 @@ def add_llm_args(p: argparse.ArgumentParser, *, default_on: bool) -> None:
 
 
 def open_backend(args: argparse.Namespace) -> LLMBackend:
-    """The backend ``--llm``/``--llm-server`` name (cheap; raises ``BackendUnavailable``).
-
-    A model that is missing (not installed, no such file) raises; a file that
-    exists but is no model, or a server that does not answer, is found out on
-    first use (the backend goes DOWN and the tasks fall back).
-    """
-    from agent_assist.llm.backend import BackendUnavailable
-    from agent_assist.llm.llama_local import LlamaCppBackend
-    from agent_assist.llm.loader import load_backend
-
-    # One thread (the default): on 2 cores the other belongs to speech, and two
-    # threads slow down many times over when another process holds a core.
-    backend = load_backend(getattr(args, "llm", None), server_url=getattr(args, "llm_server", None))
-    if isinstance(backend, LlamaCppBackend) and not backend.model_path.is_file():
-        raise BackendUnavailable(
-            f"model file {backend.model_path} does not exist",
-            fix="give the path of a .gguf file, or a model id from `agent-assist models list`",
-        )
-    return backend
+    """The backend ``--llm``/``--llm-server`` name (cheap; raises ``BackendUnavailable``)."""
+    return _open_backend(getattr(args, "llm", None), getattr(args, "llm_server", None))
 
 
 @dataclass(slots=True)
@@ -129,13 +103,6 @@ class CallAssist:
 
         if isinstance(self.backend, LlamaCppBackend):
             self.loader.join(timeout)
-
-    def start(self, bus: EventBus) -> GenerationWorker:
-        """The running generation worker, subscribed to ``bus``. Subscribe it before
-        the retriever, so it has seen a turn before the cards for that turn."""
-        from agent_assist.assist.generation import GenerationWorker
-
-        return GenerationWorker(self.backend, bus, context=self.context)
 
 
 def call_assist(args: argparse.Namespace, embedder: SharedEmbedder) -> CallAssist | None:
@@ -164,21 +131,3 @@ def call_assist(args: argparse.Namespace, embedder: SharedEmbedder) -> CallAssis
     loader = threading.Thread(target=probe or (lambda: None), name="llm-load", daemon=True)
     loader.start()
     return CallAssist(backend, context, loader)
-
-
-def finish(worker: GenerationWorker, backend: LLMBackend, timeout: float = SUMMARY_WAIT_S) -> None:
-    """Let the worker finish the ended call's summary (at most ``timeout``), then close it.
-
-    Ctrl-C while waiting skips the summary; the call itself is already stored.
-    """
-    try:
-        if not worker.wait_idle(0.2):
-            print(f"summarizing the call with {backend.model} ... (Ctrl-C skips)", file=sys.stderr)
-            if not worker.wait_idle(timeout):
-                print(f"note: the summary took longer than {timeout:.0f} s; skipped", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("summary skipped", file=sys.stderr)
-    finally:
-        worker.close(10)
-        with contextlib.suppress(Exception):
-            backend.close()

@@ -81,9 +81,9 @@ def add_parsers(sub: Any) -> None:
 
 def _setup(args: argparse.Namespace) -> tuple[LLMBackend, Searcher, TaskContext]:
     """Backend (checked first: a bad --llm fails at once), searcher, pack context."""
-    from agent_assist.cli.live_assist import open_searcher, pack_source
     from agent_assist.knowledge.embedder import Embedder
     from agent_assist.llm.tasks_context import TaskContext
+    from agent_assist.session import open_searcher, pack_source
 
     backend = open_backend(args)
     embedder = Embedder()

@@ -64,9 +64,9 @@ def add_parser(sub: Any) -> None:
 
 
 def _summarize(args: argparse.Namespace) -> int:
-    from agent_assist.cli.live_assist import pack_source
     from agent_assist.llm.tasks_context import TaskContext
     from agent_assist.llm.tasks_summary import summarize_call
+    from agent_assist.session import pack_source
 
     path = Path(args.target).expanduser()
     kept = None if path.is_file() else _stored_call(args.target, path)  # an unknown id fails here

@@ -7,6 +7,7 @@ depend on it.
 from agent_assist.domain.audio import SAMPLE_RATE, AudioChunk, Speaker
 from agent_assist.domain.cues import (
     AudioLevel,
+    CallFinished,
     ChecklistProgress,
     ChecklistStep,
     IntentDetected,
@@ -42,6 +43,7 @@ __all__ = [
     "AudioLevel",
     "BackendStatus",
     "CallEnded",
+    "CallFinished",
     "CallStarted",
     "CallSummaryReady",
     "ChecklistProgress",

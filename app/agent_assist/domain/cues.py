@@ -12,6 +12,7 @@ from agent_assist.domain.audio import Speaker
 
 __all__ = [
     "AudioLevel",
+    "CallFinished",
     "ChecklistProgress",
     "ChecklistStep",
     "IntentDetected",
@@ -26,7 +27,9 @@ class AudioLevel:
 
     ``rms_dbfs``/``peak_dbfs`` are in dBFS (0 = full scale, -100 = digital
     silence); ``muted`` is True while the agent has muted capture of this channel
-    (the audio is then neither transcribed nor stored).
+    (the audio is then neither transcribed nor stored, and its level is that of
+    the silence put in its place). ``position`` is the call time (seconds) at the
+    end of the audio measured.
     """
 
     call_id: str
@@ -34,6 +37,23 @@ class AudioLevel:
     rms_dbfs: float
     peak_dbfs: float
     muted: bool = False
+    emitted_at: float = 0.0
+    position: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallFinished:
+    """Everything the engine does for a call is over: after ``CallEnded``, the last
+    knowledge cards and (when a language model is on) the summary and coaching note.
+
+    ``summarized``: the generation worker finished the call's summary in time
+    (False when it timed out, or there is no language model). ``reason`` is the
+    ``CallEnded`` reason ("completed", "stopped by agent", ...).
+    """
+
+    call_id: str
+    reason: str
+    summarized: bool
     emitted_at: float = 0.0
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from agent_assist.domain.audio import Speaker
 from agent_assist.domain.cues import (
     AudioLevel,
+    CallFinished,
     ChecklistProgress,
     IntentDetected,
     ModelStatus,
@@ -303,4 +304,5 @@ Event = (
     | IntentDetected
     | ChecklistProgress
     | TalkStats
+    | CallFinished
 )

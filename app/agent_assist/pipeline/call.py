@@ -9,6 +9,11 @@ partials (never finals), so a slow machine shows fewer tentative updates but
 never falls behind on committed text. With nothing queued it blocks on the
 buffer's condition (no polling). Subscribers run on the worker thread and must
 be quick; the store writes one row, the UI bridge re-emits a queued signal.
+
+Muting (``set_muted``): a muted channel's chunks are replaced by silence of
+the same length as they arrive, so nothing of it is transcribed or stored and
+call time stays exact. With ``PipelineConfig.levels`` the worker publishes an
+``AudioLevel`` per channel about ten times a second (``levels.py``).
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import numpy as np
+
 from agent_assist.audio.base import AudioSource
 from agent_assist.audio.buffer import ChunkBuffer
 from agent_assist.clock import Clock, SystemClock
 from agent_assist.domain import (
     AudioChunk,
+    AudioLevel,
     CallEnded,
     CallStarted,
     DeviceState,
@@ -35,6 +43,7 @@ from agent_assist.domain import (
     Speaker,
 )
 from agent_assist.events import EventBus
+from agent_assist.pipeline.levels import LevelMeter
 from agent_assist.stt.streaming import ChannelStream, Decoder, StreamOptions
 from agent_assist.stt.vad import StreamingVad
 
@@ -66,6 +75,8 @@ class PipelineConfig:
             more latency on average.
         idle_batch_s: the same while nobody speaks: noticing speech start up to
             ~0.1 s later costs no final latency, and halves what idle costs.
+        levels: publish ``AudioLevel`` events (level meters), one per channel
+            per ``level_interval_s`` of audio at most.
     """
 
     stream: StreamOptions = field(default_factory=StreamOptions)
@@ -76,6 +87,8 @@ class PipelineConfig:
     replay_buffer_s: float = 4.0
     batch_s: float = 0.064
     idle_batch_s: float = 0.16
+    levels: bool = False
+    level_interval_s: float = 0.1
 
 
 @dataclass(slots=True)
@@ -101,6 +114,8 @@ class _Sink:
         self._lock = threading.Lock()
 
     def put(self, chunk: AudioChunk) -> None:
+        if chunk.speaker in self._p.muted:  # silence of the same length: call time stays exact
+            chunk = AudioChunk(chunk.speaker, np.zeros_like(chunk.samples), chunk.start)
         self._p.buffer.put(chunk)
 
     def status(self, speaker: Speaker, device: str, state: DeviceState, detail: str = "") -> None:
@@ -119,7 +134,8 @@ class _Sink:
 class CallPipeline:
     """Runs one call. ``start()`` → events flow → ``stop()`` or the source ends.
 
-    Thread rules: ``start``/``stop``/``wait`` from any one controlling thread.
+    Thread rules: ``start``/``stop``/``wait`` from any one controlling thread;
+    ``set_muted`` from any thread (the capture thread reads an immutable set).
     Events are published on the worker thread, except ``CallStarted`` (the
     controlling thread) and ``DeviceStatus`` (the source's threads), so
     subscribers must be thread-safe.
@@ -146,21 +162,16 @@ class CallPipeline:
         policy: Literal["block", "drop_oldest"] = "drop_oldest" if source.live else "block"
         size = self.config.live_buffer_s if source.live else self.config.replay_buffer_s
         self.buffer = ChunkBuffer(max_seconds=size, policy=policy)
-        self.streams = {
-            sp: ChannelStream(
-                self.call_id,
-                sp,
-                decoder,
-                self.clock,
-                self.config.stream,
-                StreamingVad(vad_session) if vad_session is not None else None,
-            )
-            for sp in source.speakers
-        }
+        # Made by the worker (``_make_streams``): loading the VAD model takes ~0.4 s the
+        # first time, which the thread starting a call (the GUI's) must not wait for.
+        self.streams: dict[Speaker, ChannelStream] = {}
+        self._vad_session = vad_session
         self._worker = threading.Thread(target=self._run, name=f"stt-{self.call_id}", daemon=True)
         self._done = threading.Event()
         self._stop_reason = "completed"
         self._started = False
+        self.muted: frozenset[Speaker] = frozenset()
+        self._meter = LevelMeter(self.config.level_interval_s) if self.config.levels else None
 
     # ---- control -------------------------------------------------------
     def publish(self, event: Event) -> None:
@@ -180,6 +191,10 @@ class CallPipeline:
             self._worker.join()
             raise
         return self.call_id
+
+    def set_muted(self, speaker: Speaker, muted: bool) -> None:
+        """Mute (or unmute) ``speaker``'s channel from the next chunk captured on."""
+        self.muted = self.muted | {speaker} if muted else self.muted - {speaker}
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every channel ended and its audio is transcribed."""
@@ -204,10 +219,19 @@ class CallPipeline:
     # ---- worker --------------------------------------------------------
     def _backlog(self) -> float:
         """Seconds of audio per channel waiting for the worker."""
-        return self.buffer.seconds / max(1, len(self.streams))
+        return self.buffer.seconds / max(1, len(self.source.speakers))
+
+    def _make_streams(self) -> None:
+        session = self._vad_session
+        for sp in self.source.speakers:
+            vad = StreamingVad(session) if session is not None else None
+            self.streams[sp] = ChannelStream(
+                self.call_id, sp, self.decoder, self.clock, self.config.stream, vad
+            )
 
     def _run(self) -> None:
         try:
+            self._make_streams()
             self._loop()
         except Exception as exc:  # a bug, not a user error: report, end the call
             log.exception("STT worker failed")
@@ -231,11 +255,19 @@ class CallPipeline:
         audio only (intermediate ones are dropped). Replay without dropping:
         step through it so every partial falls where it would live.
         """
-        step = None if self.config.drop_partials_when_behind else 0.1 * len(self.streams)
+        step = None if self.config.drop_partials_when_behind else 0.1 * len(self.source.speakers)
+        meter = self._meter
         for chunk in self.buffer.get_all(step):
             stream = self.streams.get(chunk.speaker)
             if stream is not None:
                 stream.insert_audio(chunk)
+                if meter is not None:
+                    meter.add(chunk)
+        if meter is not None:
+            muted, now = self.muted, self.clock.now()
+            for r in meter.take():
+                self.publish(AudioLevel(self.call_id, r.speaker, r.rms_dbfs, r.peak_dbfs,
+                                        r.speaker in muted, now, r.position))  # fmt: skip
 
     def _publish_notices(self) -> None:
         for stream in self.streams.values():
