@@ -8,7 +8,7 @@ knowledge cards, the language model and extra workers to one event bus;
 from typing import TYPE_CHECKING, Any
 
 from agent_assist.session.options import DEFAULT_STT_MODEL, LOAD_WAIT_S, SUMMARY_WAIT_S, EngineOptions
-from agent_assist.session.parts import Closeable, EngineContext, WorkerFactory
+from agent_assist.session.parts import Closeable, EngineContext, WorkerFactory, intel_worker
 from agent_assist.session.resources import (
     NoPacks,
     SharedEmbedder,
@@ -43,6 +43,7 @@ __all__ = [
     "NoPacks",
     "SharedEmbedder",
     "WorkerFactory",
+    "intel_worker",
     "open_backend",
     "open_searcher",
     "pack_source",

@@ -49,6 +49,7 @@ __all__ = [
     "WaitingDecoder",
     "WorkerFactory",
     "failed_future",
+    "intel_worker",
 ]
 
 log = logging.getLogger(__name__)
@@ -203,3 +204,14 @@ class WaitingDecoder:
         if decoder is None:
             return Transcript("", 0.0, 1.0)
         return decoder.transcribe(audio, options, prefix, previous)
+
+
+def intel_worker(bus: EventBus, ctx: EngineContext) -> Closeable:
+    """The cue strip's worker (intent, self-ticking checklist, talk time) for the pack in use.
+
+    Pass it in ``AssistEngine(extra_workers=[intel_worker])``; the retriever then
+    also uses its current intent (``intent_label``).
+    """
+    from agent_assist.intel import IntelWorker
+
+    return IntelWorker(bus, ctx.pack_folder, ctx.embedder)

@@ -217,10 +217,10 @@ def _page_factories(options: GuiOptions, database: Any) -> dict[str, Callable[[]
 
 
 def _make_controller(window: Any, tray: Any, options: GuiOptions) -> Any:
-    from agent_assist.session import AssistEngine
+    from agent_assist.session import AssistEngine, intel_worker
     from agent_assist.ui.controller import AppController
 
-    engine = AssistEngine(options.engine)
+    engine = AssistEngine(options.engine, extra_workers=[intel_worker])
     return AppController(window, engine, _source_factory(options), tray=tray, autostart=options.demo)
 
 
