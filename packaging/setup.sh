@@ -57,9 +57,12 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   "${PIP[@]}" "$TORCH_SPEC"
 fi
 if ! .venv/bin/python -c 'import llama_cpp' 2>/dev/null; then
-  # Source-only on PyPI: compiles llama.cpp for this CPU (6-8 min on 2 cores).
+  # Source-only on PyPI: compiles llama.cpp (6-8 min on 2 cores). Not -march=native:
+  # on a CPU that advertises AMX inside a VM or sandbox that does not grant it, a
+  # native build dies with SIGILL on the first long prompt. AVX2+FMA+F16C runs on
+  # every office PC of the last ten years; set CMAKE_ARGS to tune for one machine.
   step "building llama-cpp-python (the local LLM runtime; compiles, 6-8 minutes)"
-  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF}" \
+  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF}" \
     "${PIP[@]}" --no-cache-dir "llama-cpp-python"
 fi
 EXTRAS=models
