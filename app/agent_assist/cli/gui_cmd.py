@@ -48,6 +48,8 @@ def engine_options(args: argparse.Namespace, *, demo: bool, settings: Any = None
             "llm.model": settings.get("llm.model") or None,
             "llm.server_url": (settings.get("llm.server_url") or None) if server else None,
             "knowledge.enabled": bool(settings.get("knowledge.enabled")),
+            "privacy.store_audio": bool(settings.get("privacy.store_audio")),
+            "privacy.retention_days": int(settings.get("privacy.retention_days") or 0),
         }
     overrides = {
         "speech.model": getattr(args, "model", None)
@@ -83,6 +85,8 @@ def engine_options(args: argparse.Namespace, *, demo: bool, settings: Any = None
         store=not getattr(args, "no_store", False),
         partials=getattr(args, "partials", True) is not False,
         install_example=demo,
+        store_audio=values.get("privacy.store_audio", False),
+        retention_days=values.get("privacy.retention_days", 0),
     )
 
 

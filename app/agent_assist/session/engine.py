@@ -35,7 +35,11 @@ a line is stored before it prints, and the generation worker has seen a turn
 before the cards that answer it. End of a call (on the call's controller
 thread): pipeline stopped (``CallEnded`` stored) -> retriever closed (the
 last turn's cards) -> the generation worker finishes the summary and
-coaching note (at most ``summary_wait_s``) -> ``CallFinished``.
+coaching note (at most ``summary_wait_s``) -> ``CallFinished`` (``calls.py``).
+
+Privacy (``privacy.py``): with ``store_audio`` the call's audio is tee'd to a
+WAV as it is captured; with ``retention_days`` old calls are purged at
+``load`` and daily on a timer thread.
 
 Thread rules: ``load``, ``start_call``, ``stop_call``, ``set_muted``, ``ask``
 and ``request_transfer_note`` never block on a model or a decode (the last two
@@ -54,10 +58,9 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from agent_assist import pipeline as pipeline_room  # its CallPipeline is looked up per call
-from agent_assist.assist import LiveRetriever, Searcher
+from agent_assist.assist import Searcher
 from agent_assist.audio.base import AudioSource
 from agent_assist.clock import Clock, SystemClock
 from agent_assist.domain import (
@@ -71,7 +74,7 @@ from agent_assist.domain import (
 )
 from agent_assist.errors import UserError
 from agent_assist.events import EventBus, Subscriber
-from agent_assist.session import loading
+from agent_assist.session import calls, loading
 from agent_assist.session.options import EngineOptions
 from agent_assist.session.parts import (
     CallRun,
@@ -84,6 +87,7 @@ from agent_assist.session.parts import (
     WorkerFactory,
     failed_future,
 )
+from agent_assist.session.privacy import Privacy
 from agent_assist.session.resources import SearcherFactory, SharedEmbedder, pack_source
 from agent_assist.stt.streaming import Decoder
 
@@ -160,6 +164,9 @@ class AssistEngine:
         self._extras: list[Closeable] = []
         self._searcher: SearcherFactory | None = searcher_factory
         self._call: CallRun | None = None
+        self.privacy = Privacy(self.options.store_audio and self.options.store,
+                               self.options.retention_days, self.bus, self.clock)  # fmt: skip
+        """Call audio kept or not, and the retention purge (``privacy.py``)."""
         self._loaded = self._closed = False
         self.pack_folder: Path | None = None
         """The pack whose prompts, dispositions and checklists calls use (None: defaults)."""
@@ -179,8 +186,10 @@ class AssistEngine:
 
             self._db = Database.open()
             self.interrupted_calls = self._db.interrupted
-            self._guard = StoreGuard(CallRecorder(self._db), self.bus, self.clock)
+            recorder = CallRecorder(self._db)
+            self._guard = StoreGuard(recorder, self.bus, self.clock)
             self._unsubscribe.append(self.bus.subscribe(self._guard))
+            self.privacy.open(self._db, recorder)  # repairs cut-off audio; the retention timer
         for fn in self._subscribers:
             self._unsubscribe.append(self.bus.subscribe(fn))
         for lane in self._lanes.values():
@@ -277,7 +286,6 @@ class AssistEngine:
         Raises ``RuntimeError`` before ``load``, after ``close`` or during another
         call, and the speech model's ``UserError`` when it is down.
         """
-        o = self.options
         with self._lock:
             if not self._loaded or self._closed:
                 raise RuntimeError("start_call needs load() first, and not after close()")
@@ -287,28 +295,9 @@ class AssistEngine:
             if speech.status.state == "down" and speech.error is not None:
                 raise speech.error
             decoder = self._decoder or WaitingDecoder(speech.settled, lambda: self._decoder)
-            live = bool(source.live or getattr(source, "realtime", False))
-            config = pipeline_room.PipelineConfig(
-                partials=o.partials, drop_partials_when_behind=live, levels=o.levels
-            )
-            kwargs: dict[str, Any] = {"config": config}
-            if self._clock_given:
-                kwargs["clock"] = self.clock
-            pipe = pipeline_room.CallPipeline(source, decoder, self.bus, **kwargs)
-            retriever = None
-            if o.knowledge and self.models.slots["knowledge"].status.state != "down":
-                hooks = [
-                    getattr(w, name, None)
-                    for w in self._extras
-                    for name in ("current_intent", "intent_label")
-                ]
-                retriever = LiveRetriever(
-                    self.open_searcher, self._lanes["retrieval"], clock=self.clock,
-                    current_intent=next((h for h in hooks if callable(h)), None),
-                )  # fmt: skip
-            call = CallRun(pipe, retriever, pipe.call_id)
+            call = calls.build_call(self, source, decoder)
             self._call = call
-        threading.Thread(target=self._run_call, args=(call,), name=f"call-{call.call_id}",
+        threading.Thread(target=calls.run_call, args=(self, call), name=f"call-{call.call_id}",
                          daemon=True).start()  # fmt: skip
         return call.call_id
 
@@ -357,29 +346,6 @@ class AssistEngine:
         """Why the current call's audio could not start (a device error), or None."""
         call = self._call
         return None if call is None else call.error
-
-    def _run_call(self, call: CallRun) -> None:
-        """The call's controller thread: start, wait for the end, close in order."""
-        try:
-            call.pipeline.start()
-        except Exception as exc:  # a device that cannot open: the pipeline published CallEnded
-            call.error = exc
-            log.warning("call %s could not start: %s", call.call_id, exc)
-            message = exc.render() if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-            self.bus.publish(PipelineError(call.call_id, "audio", message, True, self.clock.now()))
-        else:
-            call.wake.wait()
-            call.pipeline.stop(call.reason)
-        call.ended.set()
-        if call.retriever is not None:
-            call.retriever.close()
-        worker = self._worker
-        summarized = worker is not None and worker.wait_idle(self.options.summary_wait_s)
-        reason = call.end_reason or call.reason
-        call.finished = CallFinished(call.call_id, reason, summarized and not self._closed,
-                                     self.clock.now())  # fmt: skip
-        self.bus.publish(call.finished)
-        call.done.set()
 
     def _watch(self, event: Event) -> None:
         """The engine's own subscriber (last in order): call ends, the LLM going down or up."""
@@ -463,6 +429,7 @@ class AssistEngine:
         if self._backend is not None:
             with contextlib.suppress(Exception):
                 self._backend.close()
+        self.privacy.close()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         if self._db is not None:

@@ -36,6 +36,12 @@ class EngineOptions:
             (in the background) first, as ``demo`` does.
         summary_wait_s: how long a call's end waits for the summary and note.
         levels: publish ``AudioLevel`` events for level meters.
+        store_audio: keep each call's audio as a WAV under ``<data>/audio/``
+            (``privacy.store_audio``; needs ``store``). Off: no audio touches the disk.
+        retention_days: delete calls (rows, search entries, audio) that started
+            more than this many days ago, at ``load`` and daily
+            (``privacy.retention_days``). 0 keeps them: the default here, so an
+            engine not given the setting (the CLI) never deletes history.
     """
 
     stt_model: str = DEFAULT_STT_MODEL
@@ -51,3 +57,5 @@ class EngineOptions:
     install_example: bool = False
     summary_wait_s: float = SUMMARY_WAIT_S
     levels: bool = True
+    store_audio: bool = False
+    retention_days: int = 0

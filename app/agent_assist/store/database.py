@@ -57,7 +57,6 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -66,9 +65,18 @@ from typing import Any, Self
 import sqlite_utils
 
 from agent_assist import paths
-from agent_assist.domain import FinalUtterance, Speaker, Word
+from agent_assist.domain import FinalUtterance
 from agent_assist.errors import UserError
 from agent_assist.store.migrations import migrate
+from agent_assist.store.records import (
+    CallRecord,
+    SearchHit,
+    SuggestionRecord,
+    SummaryRecord,
+    call_record,
+    suggestion_record,
+    utterance_from_row,
+)
 
 __all__ = [
     "CallRecord",
@@ -86,60 +94,6 @@ BUSY_TIMEOUT_MS = 5000
 def now_iso() -> str:
     """Wall-clock time as ISO 8601 UTC with milliseconds."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    id: str
-    started_at: str
-    ended_at: str | None
-    status: str  # "active" | "completed" | "interrupted"
-    source: str
-    speakers: tuple[Speaker, ...]
-    duration: float | None
-    end_reason: str | None
-    utterance_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    utterance: FinalUtterance
-    snippet: str  # the matching text with hits wrapped in [ ]
-
-
-@dataclass(frozen=True, slots=True)
-class SuggestionRecord:
-    """A stored reply suggestion (``verdict``: the grounding check, as written by the recorder)."""
-
-    id: str
-    call_id: str
-    utterance_ids: tuple[str, ...]
-    snippet_ids: tuple[str, ...]
-    text: str
-    extractive: bool
-    grounded: bool
-    verdict: dict[str, Any]
-    model: str
-    backend: str
-    prompt_version: str
-    first_token_s: float | None
-    total_s: float | None
-    created_at: str
-    feedback: int | None  # +1 thumbs up, -1 thumbs down, None not rated
-    feedback_at: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryRecord:
-    """A stored end-of-call summary (``data``: the schema-valid summary object)."""
-
-    call_id: str
-    data: dict[str, Any]
-    model: str
-    prompt_version: str
-    valid: bool
-    fallback: bool
-    created_at: str
 
 
 def translate_error(path: Path, exc: BaseException) -> UserError | None:
@@ -297,7 +251,7 @@ class Database:
     def list_calls(self, limit: int = 50) -> list[CallRecord]:
         """The most recent calls first."""
         return [
-            _call(row)
+            call_record(row)
             for row in self._query(
                 _CALLS_SQL + " ORDER BY c.started_at DESC, c.rowid DESC LIMIT ?", [limit]
             )
@@ -305,12 +259,12 @@ class Database:
 
     def get_call(self, call_id: str) -> CallRecord | None:
         rows = self._query(_CALLS_SQL + " WHERE c.id = ?", [call_id])
-        return _call(rows[0]) if rows else None
+        return call_record(rows[0]) if rows else None
 
     def utterances(self, call_id: str) -> list[FinalUtterance]:
         """The call's final utterances in call-time order."""
         sql = 'SELECT * FROM utterances WHERE call_id = ? ORDER BY start, "end", rowid'
-        return [_utterance(row) for row in self._query(sql, [call_id])]
+        return [utterance_from_row(row) for row in self._query(sql, [call_id])]
 
     def search(self, text: str, limit: int = 50) -> list[SearchHit]:
         """Utterances matching every word of ``text`` (stemmed), best first."""
@@ -322,16 +276,19 @@ class Database:
             " FROM utterances_fts JOIN utterances u ON u.rowid = utterances_fts.rowid"
             " WHERE utterances_fts MATCH ? ORDER BY rank LIMIT ?"
         )
-        return [SearchHit(_utterance(row), row["snippet"]) for row in self._query(sql, [query, limit])]
+        return [
+            SearchHit(utterance_from_row(row), row["snippet"])
+            for row in self._query(sql, [query, limit])
+        ]
 
     def suggestions(self, call_id: str) -> list[SuggestionRecord]:
         """The call's stored reply suggestions, oldest first."""
         sql = "SELECT * FROM suggestions WHERE call_id = ? ORDER BY created_at, rowid"
-        return [_suggestion(row) for row in self._query(sql, [call_id])]
+        return [suggestion_record(row) for row in self._query(sql, [call_id])]
 
     def get_suggestion(self, suggestion_id: str) -> SuggestionRecord | None:
         rows = self._query("SELECT * FROM suggestions WHERE id = ?", [suggestion_id])
-        return _suggestion(rows[0]) if rows else None
+        return suggestion_record(rows[0]) if rows else None
 
     def summary(self, call_id: str) -> SummaryRecord | None:
         """The call's stored summary, if one was made."""
@@ -457,51 +414,3 @@ _CALLS_SQL = (
     "SELECT c.*, (SELECT count(*) FROM utterances u WHERE u.call_id = c.id) AS utterance_count"
     " FROM calls c"
 )
-
-
-def _call(row: dict[str, Any]) -> CallRecord:
-    return CallRecord(
-        id=row["id"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        status=row["status"],
-        source=row["source"],
-        speakers=tuple(Speaker(s) for s in json.loads(row["speakers"])),
-        duration=row["duration"],
-        end_reason=row["end_reason"],
-        utterance_count=row["utterance_count"],
-    )
-
-
-def _utterance(row: dict[str, Any]) -> FinalUtterance:
-    return FinalUtterance(
-        call_id=row["call_id"],
-        utterance_id=row["id"],
-        speaker=Speaker(row["speaker"]),
-        start=row["start"],
-        end=row["end"],
-        text=row["text"],
-        confidence=row["confidence"],
-        words=tuple(Word(**w) for w in json.loads(row["words"])),
-    )
-
-
-def _suggestion(row: dict[str, Any]) -> SuggestionRecord:
-    return SuggestionRecord(
-        id=row["id"],
-        call_id=row["call_id"],
-        utterance_ids=tuple(json.loads(row["utterance_ids"])),
-        snippet_ids=tuple(json.loads(row["snippet_ids"])),
-        text=row["text"],
-        extractive=bool(row["extractive"]),
-        grounded=bool(row["grounded"]),
-        verdict=json.loads(row["verdict"]),
-        model=row["model"],
-        backend=row["backend"],
-        prompt_version=row["prompt_version"],
-        first_token_s=row["first_token_s"],
-        total_s=row["total_s"],
-        created_at=row["created_at"],
-        feedback=row["feedback"],
-        feedback_at=row["feedback_at"],
-    )

@@ -182,3 +182,11 @@ def m006_call_wrapups(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migration
+def m007_call_audio_path(db: sqlite_utils.Database) -> None:
+    # The call's audio file when ``privacy.store_audio`` kept one (absolute path
+    # of a WAV under ``<data>/audio/``), so retention can delete the file with
+    # the call and the history can play it; NULL when no audio was kept.
+    db.execute("ALTER TABLE calls ADD COLUMN audio_path TEXT")

@@ -7,7 +7,8 @@ would multiply the writes for nothing.
 
 What it writes:
 
-* ``CallStarted`` -> a ``calls`` row, status ``active``;
+* ``CallStarted`` -> a ``calls`` row, status ``active`` (with ``audio_path`` if
+  ``expect_audio`` named the call's WAV first, so the row never lacks it);
 * ``FinalUtterance`` -> one ``utterances`` row (and its FTS entry, by trigger);
 * ``Silence`` / ``DeviceStatus`` / ``PipelineError`` -> an ``events`` row with
   the event's fields as JSON;
@@ -78,6 +79,11 @@ class CallRecorder:
         self._db = db
         self._known_calls: set[str] = set()
         self._started_at: dict[str, float] = {}  # call id -> CallStarted.emitted_at (clock time)
+        self._audio: dict[str, str] = {}  # call id -> its WAV, until its CallStarted is written
+
+    def expect_audio(self, call_id: str, path: str) -> None:
+        """Store ``path`` as ``call_id``'s audio file with its ``calls`` row (call before it starts)."""
+        self._audio[call_id] = path
 
     def __call__(self, event: Event) -> None:
         if isinstance(
@@ -101,9 +107,11 @@ class CallRecorder:
             match event:
                 case CallStarted():
                     db.execute(
-                        "INSERT INTO calls (id, started_at, status, source, speakers, owner_pid, owner_host)"
-                        " VALUES (?, ?, 'active', ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE"
-                        " SET source = excluded.source, speakers = excluded.speakers",
+                        "INSERT INTO calls (id, started_at, status, source, speakers, owner_pid,"
+                        " owner_host, audio_path) VALUES (?, ?, 'active', ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (id) DO UPDATE SET source = excluded.source,"
+                        " speakers = excluded.speakers,"
+                        " audio_path = coalesce(excluded.audio_path, calls.audio_path)",
                         [
                             event.call_id,
                             now,
@@ -111,6 +119,7 @@ class CallRecorder:
                             json.dumps(list(event.speakers)),
                             os.getpid(),
                             socket.gethostname(),
+                            self._audio.pop(event.call_id, None),
                         ],
                     )
                     self._known_calls.add(event.call_id)
