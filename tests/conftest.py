@@ -153,3 +153,36 @@ def load_speech(item: dict[str, Any]) -> np.ndarray:
     else:
         mono = audio.mean(axis=1)
     return np.asarray(soxr.resample(mono, rate, 16000), dtype=np.float32)
+
+
+EXAMPLE_PACK = ROOT / "knowledge" / "northwind-home"
+
+
+@pytest.fixture(scope="session")
+def assist_home(
+    tmp_path_factory: pytest.TempPathFactory,
+    models_home: Path,
+    embed_home: Path,
+    llm_home: Path,
+    embedder: Any,
+) -> Path:
+    """A data folder with tiny.en, the embedder, SmolLM2 and the example pack installed
+    (session-wide; tests that store calls should use ``own_home`` on it)."""
+    from agent_assist.knowledge.installed import PackStore
+
+    home = tmp_path_factory.mktemp("assist-home")
+    (home / "models").mkdir()
+    for src, name in ((models_home, "whisper-tiny.en"), (embed_home, "all-minilm-l6-v2"),
+                      (llm_home, SMOLLM2)):  # fmt: skip
+        os.symlink(src / "models" / name, home / "models" / name)
+    PackStore(home / "packs").install(EXAMPLE_PACK, embedder)
+    return home
+
+
+def own_home(shared: Path, folder: Path) -> Path:
+    """``folder`` as a data folder that sees ``shared``'s models and packs but keeps
+    its own call history and settings."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("models", "packs"):
+        os.symlink(shared / name, folder / name)
+    return folder

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import socket
 import sqlite3
 import threading
@@ -273,27 +272,14 @@ def test_calls_lists_the_history(
 
 
 @pytest.fixture(scope="module")
-def cli_home(
-    tmp_path_factory: pytest.TempPathFactory,
-    models_home: Path,
-    embed_home: Path,
-    llm_home: Path,
-    embedder: Any,
-) -> tuple[Path, set[str]]:
+def cli_home(assist_home: Path) -> tuple[Path, set[str]]:
     """(a data folder with tiny.en, the embedder, SmolLM2 and the example pack installed,
     the chunk ids of the installed pack)."""
-    from agent_assist.knowledge.installed import PackStore
-
-    home = tmp_path_factory.mktemp("llm-cli-home")
-    (home / "models").mkdir()
-    for src, name in ((models_home, "whisper-tiny.en"), (embed_home, "all-minilm-l6-v2"),
-                      (llm_home, SMOLLM2)):  # fmt: skip
-        os.symlink(src / "models" / name, home / "models" / name)
-    installed = PackStore(home / "packs").install(EXAMPLE, embedder)
-    db = sqlite3.connect(installed.folder / "index" / "chunks.sqlite")
+    [index] = (assist_home / "packs").glob("northwind-home/*/index/chunks.sqlite")
+    db = sqlite3.connect(index)
     chunks = {row[0] for row in db.execute("SELECT id FROM chunks")}
     db.close()
-    return home, chunks
+    return assist_home, chunks
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from agent_assist.events import EventBus
 from agent_assist.pipeline.levels import FLOOR_DBFS, LevelMeter, dbfs
 from agent_assist.session import AssistEngine, EngineOptions
 from agent_assist.stt.whisper import Transcript
-from tests.conftest import ROOT, SMOLLM2
+from tests.conftest import ROOT, own_home
 
 SAMPLE = ROOT / "assets" / "sample_call.flac"
 EXAMPLE = ROOT / "knowledge" / "northwind-home"
@@ -210,33 +210,10 @@ def test_an_extra_worker_is_built_at_load_and_closed_with_the_engine() -> None:
 # ---- slow: the real models ------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def engine_home(
-    tmp_path_factory: pytest.TempPathFactory,
-    models_home: Path,
-    embed_home: Path,
-    llm_home: Path,
-    embedder: Any,
-) -> Path:
-    """A data folder with tiny.en, the embedder, SmolLM2 and the example pack installed."""
-    from agent_assist.knowledge.installed import PackStore
-
-    home = tmp_path_factory.mktemp("session-home")
-    (home / "models").mkdir()
-    for src, name in ((models_home, "whisper-tiny.en"), (embed_home, "all-minilm-l6-v2"),
-                      (llm_home, SMOLLM2)):  # fmt: skip
-        os.symlink(src / "models" / name, home / "models" / name)
-    PackStore(home / "packs").install(EXAMPLE, embedder)
-    return home
-
-
 @pytest.fixture
-def home(engine_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The models and pack of ``engine_home`` with a call history of this test's own."""
-    own = tmp_path / "engine-home"
-    own.mkdir()
-    for name in ("models", "packs"):
-        os.symlink(engine_home / name, own / name)
+def home(assist_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The models and example pack of ``assist_home`` with a call history of this test's own."""
+    own = own_home(assist_home, tmp_path / "engine-home")
     monkeypatch.setenv("AGENT_ASSIST_HOME", str(own))
     return own
 
