@@ -265,3 +265,18 @@ def test_percentiles() -> None:
         pytest.approx(95.05),
     )
     assert percentiles([2.0]).p95 == 2.0
+
+
+def test_silence_is_where_every_channel_is_quiet() -> None:
+    from agent_assist.store.timeline import build_timeline
+
+    def said(uid: str, who: Speaker, start: float, end: float) -> Final:
+        return Final("c", uid, who, start, end, "words", 0.9)
+
+    finals = (said("1", A, 0.0, 10.0), said("2", C, 10.0, 20.0), said("3", A, 26.0, 30.0))
+    agent_quiet = {"speaker": "agent", "since": 10.0, "duration": 16.0}  # while the customer talks
+    customer_quiet = {"speaker": "customer", "since": 20.0, "duration": 10.0}
+    events = [("silence", agent_quiet, ""), ("silence", customer_quiet, "")]
+    t = build_timeline(30.0, "", finals, events)
+    assert t.silences == ((20.0, 26.0),)  # not 10-20, when only the agent was quiet
+    assert build_timeline(30.0, "", finals[:1], []).silences == ((10.0, 30.0),)

@@ -24,12 +24,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent_assist.domain import FinalUtterance
 from agent_assist.store.database import Database, SuggestionRecord, SummaryRecord
+from agent_assist.store.timeline import Marker, Segment, Timeline, build_timeline
 
 __all__ = [
     "CallDetail",
@@ -50,8 +51,6 @@ __all__ = [
     "percentiles",
 ]
 
-SILENCE_GAP_S = 3.0
-"""A pause of nobody speaking at least this long is drawn as silence."""
 GAP_MIN_WORDS = 4
 """Shorter customer turns ("yes", "okay thanks") are not questions a pack should answer."""
 _CUSTOMER = ("customer", "mixed")
@@ -93,32 +92,6 @@ class CardsShown:
     titles: tuple[str, ...]
     confidence: float
     latency_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class Marker:
-    """A point on the timeline (call seconds): an alert or an intent."""
-
-    at: float
-    kind: str
-    label: str
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    speaker: str
-    start: float
-    end: float
-
-
-@dataclass(frozen=True, slots=True)
-class Timeline:
-    duration: float
-    segments: tuple[Segment, ...]
-    silences: tuple[tuple[float, float], ...]
-    alerts: tuple[Marker, ...]
-    intents: tuple[Marker, ...]
-    talk: dict[str, float] = field(default_factory=dict)  # seconds spoken per speaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +261,7 @@ def call_detail(db: Database, call_id: str) -> CallDetail | None:
             (str(p.get("kind", "")), str(p.get("text", ""))) for k, p, _ in events if k == "note"
         ),
         checklist=checklists[-1] if checklists else None,
-        timeline=_timeline(row, utterances, events),
+        timeline=build_timeline(row.duration, row.started_at, utterances, events),
     )
 
 
@@ -302,77 +275,6 @@ def _events(db: Database, call_id: str) -> list[tuple[str, dict[str, Any], str]]
     return [
         (r["type"], json.loads(r["payload"]), r["created_at"]) for r in _query(db, sql, {"id": call_id})
     ]
-
-
-def _timeline(
-    row: CallRow, utterances: tuple[FinalUtterance, ...], events: list[tuple[str, dict[str, Any], str]]
-) -> Timeline:
-    segments = tuple(Segment(str(u.speaker), u.start, max(u.start, u.end)) for u in utterances)
-    last_end = max((s.end for s in segments), default=0.0)
-    duration = max(row.duration or 0.0, last_end)
-    talk: dict[str, float] = {}
-    for s in segments:
-        talk[s.speaker] = talk.get(s.speaker, 0.0) + (s.end - s.start)
-    quiet: list[tuple[float, float]] = []
-    cursor = 0.0
-    for s in sorted(segments, key=lambda s: s.start):
-        if s.start - cursor >= SILENCE_GAP_S:
-            quiet.append((cursor, s.start))
-        cursor = max(cursor, s.end)
-    if duration - cursor >= SILENCE_GAP_S:
-        quiet.append((cursor, duration))
-    started = _parse_time(row.started_at)
-    ends = {u.utterance_id: u.end for u in utterances}
-    alerts: list[Marker] = []
-    intents: list[Marker] = []
-    for kind, p, created in events:
-        if kind == "silence":
-            since = float(p.get("since", 0.0))
-            quiet.append((since, since + float(p.get("duration", 0.0))))
-        elif kind in ("pipeline_error", "device_status", "interrupted"):
-            if kind == "device_status" and p.get("state") in ("open", "closed"):
-                continue  # routine, not an alert
-            at = _seconds_between(started, created)
-            label = _alert_label(kind, p)
-            alerts.append(Marker(min(max(at, 0.0), duration), kind, label))
-        elif kind == "intent":
-            at = ends.get(str(p.get("utterance_id", "")), 0.0)
-            intents.append(Marker(at, "intent", str(p.get("name") or p.get("intent_id", ""))))
-    return Timeline(duration, segments, _merge(quiet), tuple(alerts), tuple(intents), talk)
-
-
-def _alert_label(kind: str, p: dict[str, Any]) -> str:
-    if kind == "pipeline_error":
-        return f"{p.get('stage', '?')} error: {p.get('message', '')}"
-    if kind == "device_status":
-        return f"{p.get('speaker', '')} device {p.get('state', '')}: {p.get('device', '')}"
-    return "the app stopped during the call"
-
-
-def _merge(spans: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
-    merged: list[tuple[float, float]] = []
-    for start, end in sorted(s for s in spans if s[1] > s[0]):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return tuple(merged)
-
-
-def _parse_time(text: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _seconds_between(start: datetime | None, later: str) -> float:
-    end = _parse_time(later)
-    return (end - start).total_seconds() if start and end else 0.0
-
-
-# --- health -------------------------------------------------------------------
 
 
 def health_stats(
