@@ -770,3 +770,14 @@ def test_a_card_number_read_across_the_last_two_customer_turns_is_masked(ctx: Ta
         prompt = text_of(request)
         assert "4111" not in prompt and "1111 1111" not in prompt, prompt
         assert "[CARD]" in prompt
+
+
+def test_content_free_list_items_are_dropped_from_a_summary() -> None:
+    from agent_assist.llm.tasks_summary_rules import without_empty_items
+
+    fields = {"reason_for_contact": "No", "follow_ups": ["No", "no response", "Call back Friday"],
+              "key_facts": ["none.", "Parcel NW4817"], "identifiers": []}  # fmt: skip
+    cleaned = without_empty_items(fields)
+    assert cleaned["follow_ups"] == ["Call back Friday"] and cleaned["key_facts"] == ["Parcel NW4817"]
+    # Text fields are kept, and the input is not changed.
+    assert cleaned["reason_for_contact"] == "No" and fields["follow_ups"][0] == "No"

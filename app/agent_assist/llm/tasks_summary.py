@@ -30,7 +30,11 @@ from agent_assist.llm import grounded
 from agent_assist.llm.backend import BackendUnavailable, GenerationRequest, LLMBackend
 from agent_assist.llm.schema import normalise, parse_json_object, summary_schema, validate
 from agent_assist.llm.tasks_context import Disposition, TaskContext, generate, room_for
-from agent_assist.llm.tasks_summary_rules import checked_identifiers, rule_based_summary
+from agent_assist.llm.tasks_summary_rules import (
+    checked_identifiers,
+    rule_based_summary,
+    without_empty_items,
+)
 from agent_assist.llm.tasks_transcript import fit_transcript
 
 __all__ = ["CallSummary", "rule_based_summary", "summarize_call"]
@@ -138,6 +142,7 @@ def summarize_call(
         if not problems and _copies(fields, template.example_assistant):
             problems = ["a copy of the prompt's example"]
         if fields is not None and not problems:
+            fields = without_empty_items(fields)
             fields["identifiers"] = checked_identifiers(fields["identifiers"], transcript, schema)
             return _summary(fields, call_id, True, False, attempts, errors, model, backend_name,
                             template.version, total, how)  # fmt: skip

@@ -23,7 +23,11 @@ from agent_assist.llm.schema import normalise, summary_schema, validate
 from agent_assist.llm.tasks_context import Disposition
 from agent_assist.llm.tasks_transcript import masked_texts
 
-__all__ = ["checked_identifiers", "rule_based_summary"]
+__all__ = [
+    "checked_identifiers",
+    "rule_based_summary",
+    "without_empty_items",
+]
 
 _WORD = re.compile(r"[a-z]+")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
@@ -80,6 +84,26 @@ def _found_identifiers(texts: Sequence[str]) -> list[str]:
             if sum(c.isdigit() for c in token) >= 3 and token not in found:
                 found.append(token)
     return found
+
+
+_CONTENT_FREE = frozenset(
+    {"no", "none", "n/a", "na", "nothing", "no response", "not applicable", "unknown", "-", "null"}
+)
+LIST_FIELDS = ("key_facts", "identifiers", "actions_taken", "follow_ups")
+
+
+def without_empty_items(fields: dict[str, Any]) -> dict[str, Any]:
+    """The summary with list items that say nothing ("No", "none", "n/a") removed.
+
+    Why: a small model fills every list it is given; an empty list is the honest
+    answer and leaves the agent's wrap-up field blank to fill, not to clean.
+    """
+    out = dict(fields)
+    for key in LIST_FIELDS:
+        items = out.get(key)
+        if isinstance(items, list):
+            out[key] = [i for i in items if str(i).strip(" .!").lower() not in _CONTENT_FREE]
+    return out
 
 
 def checked_identifiers(
