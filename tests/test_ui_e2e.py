@@ -30,6 +30,7 @@ pytestmark = [
 ]
 
 SAMPLE = ROOT / "assets" / "sample_call.flac"
+SHOTS = ROOT / "docs" / "screenshots"
 CALL_S = 600_000  # ms: the whole replay, summary included, on a loaded 2-core CI machine
 
 
@@ -49,7 +50,11 @@ def app_parts(home: Path, qtbot: Any, qapp: Any) -> Iterator[tuple[Any, Any, Any
     from agent_assist.ui.window import SidebarWindow
 
     apply_theme(qapp, "light")
-    window = SidebarWindow(page_factories={})
+    from agent_assist.store import Database
+    from agent_assist.ui.history import HistoryView
+
+    database = Database.open()
+    window = SidebarWindow(page_factories={"history": lambda: HistoryView(database)})
     qtbot.addWidget(window)
     window.resize(392, 900)
     window.show()
@@ -58,9 +63,22 @@ def app_parts(home: Path, qtbot: Any, qapp: Any) -> Iterator[tuple[Any, Any, Any
         window, engine, lambda: FileSource(SAMPLE, realtime=False), autostart=True
     )
     yield window, controller, engine
-    if not controller._quitting:
+    if not controller._quitting:  # the test may have shut it down already
         with qtbot.waitSignal(controller.quit_ready, timeout=120_000):
             controller.shutdown()
+    for page in window.pages.values():
+        getattr(page, "shutdown", lambda: None)()
+    database.close()
+
+
+def _shot(widget: Any, name: str) -> None:
+    """Save ``widget`` as docs/screenshots/``name``.png (the README shows them)."""
+    from agent_assist.ui.qt import QtWidgets
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for _ in range(3):  # lay out widgets added since the last pass (a grab does not)
+        QtWidgets.QApplication.processEvents()
+    assert widget.grab().save(str(SHOTS / f"{name}.png"))
 
 
 def test_the_sample_call_fills_every_panel_and_the_wrapup(
@@ -70,12 +88,17 @@ def test_the_sample_call_fills_every_panel_and_the_wrapup(
 
     window, controller, _engine = app_parts
     seen: dict[str, int] = {"checked": 0, "cards": 0, "suggestions": 0}
+    shots: set[str] = set()
 
     def watch(_event: object) -> None:  # what the agent could see at any moment
         seen["checked"] = max(seen["checked"], window.checklist.model.done_count)
         seen["cards"] = max(seen["cards"], window.cards.model.rowCount())
-        if window.suggestion.state == "ready":
-            seen["suggestions"] += 1
+        ready = window.suggestion.state == "ready"
+        seen["suggestions"] += ready
+        full = ready and window.cards.model.rowCount() >= 2 and window.checklist.model.done_count >= 2
+        if full and "live" not in shots and window.transcript.model.rowCount() >= 8:
+            shots.add("live")  # the first moment every live panel has something to show
+            _shot(window, "sidebar-live")
 
     controller.bridge.received.connect(watch)
     probe = LoopProbe(window)
@@ -115,6 +138,18 @@ def test_the_sample_call_fills_every_panel_and_the_wrapup(
     )
     window.wrapup.save_button.click()
     qtbot.waitUntil(lambda: window.wrapup.saved_label.text().startswith("Saved"), timeout=30_000)
+    window.wrapup.scroll_area.verticalScrollBar().setValue(0)
+    _shot(window, "wrapup")
+    assert "live" in shots  # the sidebar was full mid-call at least once
+
+    # History lists the call; its detail window has the transcript, summary and timeline.
+    history = window.show_page("history")
+    qtbot.waitUntil(lambda: not history.jobs.busy and history.model.rowCount() == 1, timeout=30_000)
+    _shot(window, "history")
+    detail = history.open_call(controller.call_id)
+    qtbot.waitUntil(lambda: detail.detail is not None, timeout=30_000)
+    detail.resize(900, 700)
+    _shot(detail, "call-detail")
 
     with qtbot.waitSignal(controller.quit_ready, timeout=120_000):
         controller.shutdown()

@@ -226,6 +226,9 @@ def test_call_bar_buttons_timer_meters_devices_and_chips(light: Any, qtbot: Any)
     clock.now += 1
     bar.tick()
     assert bar.timer_label.text() == "1:06"
+    bar.on_event(AudioLevel(CALL, A, -40.0, -30.0, position=200.0))  # a replay runs ahead
+    bar.tick()
+    assert bar.timer_label.text() == "3:20"
 
     meter = bar.channels[C].meter
     bar.on_event(AudioLevel(CALL, C, -30.0, -20.0))

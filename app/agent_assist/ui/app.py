@@ -149,9 +149,7 @@ def run_app(options: GuiOptions) -> int:
         instance.activated.connect(lambda _m: _raise(window))
         tray.toggle_window.connect(lambda: _toggle(window))
         tray.quit_requested.connect(controller.shutdown)
-        window.close_requested.connect(
-            lambda: window.hide() if tray.available else controller.shutdown()
-        )
+        tray.hide_on_close(window, controller.shutdown)  # no tray: closing quits
         controller.quit_ready.connect(app.quit)
         install_shortcuts(window, controller, settings)
         controller.start_engine()

@@ -5,23 +5,26 @@ turns those signals into the engine's non-blocking commands and the engine's
 events into the window's state (tray icon, notifications, wrap-up choices).
 Anything that might touch the disk or wait on a lock (saving feedback or a
 wrap-up, reading an article) runs on a small worker pool and reports back with
-a queued signal, so the GUI thread never waits.
+a queued signal, so the GUI thread never waits. The engine's own Futures
+(``ask``, ``request_transfer_note``) report back the same way (``when_done``).
 
 Quitting mid-call ends the call first and finishes its record (the engine
 stops the pipeline, stores ``CallEnded`` and the summary if it comes in time)
 on a worker thread while the window says so; only then does the app exit.
 
-Thread rules: GUI thread, except the worker-pool jobs, which never touch Qt
-objects and hand their results back through ``_done`` (a queued signal).
+Thread rules: GUI thread, except the worker-pool jobs and the engine's Future
+callbacks, which never touch Qt objects and hand their results back through
+``_done`` (a queued signal).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent_assist.domain import (
     AudioLevel,
@@ -38,9 +41,14 @@ from agent_assist.domain import (
 )
 from agent_assist.errors import UserError
 from agent_assist.ui.bridge import EngineBridge
+from agent_assist.ui.panels.on_demand import outcome
 from agent_assist.ui.qt import QObject, QtCore, QtWidgets, Signal
 from agent_assist.ui.tray import CallState, Tray
 from agent_assist.ui.window import SidebarWindow
+
+if TYPE_CHECKING:
+    from agent_assist.llm.tasks import Answer
+    from agent_assist.llm.tasks_notes import Note
 
 __all__ = ["AppController", "Engine"]
 
@@ -63,6 +71,8 @@ class Engine(Protocol):
     def set_muted(self, speaker: Speaker, muted: bool) -> None: ...
     def set_feedback(self, suggestion_id: str, value: int) -> object: ...
     def save_wrapup(self, call_id: str, summary_json: str, disposition: str) -> object: ...
+    def ask(self, question: str) -> Future[Answer]: ...
+    def request_transfer_note(self) -> Future[Note]: ...
     def wait_call_done(self, timeout: float | None = None) -> bool: ...
     def close(self, timeout: float | None = None) -> None: ...
 
@@ -102,6 +112,8 @@ class AppController(QObject):
         self.muted: set[Speaker] = set()
         self.models: dict[str, ModelStatus] = {}
         self._quitting = False
+        self._asking: Future[Answer] | None = None  # the newest question's
+        self._noting: Future[Note] | None = None
         self._wire()
 
     # -- wiring ------------------------------------------------------------------------------
@@ -113,6 +125,10 @@ class AppController(QObject):
         w.suggestion.feedback.connect(self._feedback)
         w.suggestion.citation_clicked.connect(self._citation)
         w.cards.open_article.connect(self.open_article)
+        w.ask.ask_requested.connect(self._ask)
+        w.ask.dismissed.connect(self._drop_question)
+        w.ask.citation_clicked.connect(self.open_article)
+        w.ask.note_requested.connect(self._transfer_note)
         w.wrapup.save_requested.connect(self._save_wrapup)
         if self.tray is not None:
             self.tray.start_stop.connect(self.toggle_call)
@@ -161,6 +177,33 @@ class AppController(QObject):
 
         self.run_io(lambda: self.engine.save_wrapup(call_id, summary_json, disposition), saved)
 
+    def _ask(self, question: str) -> None:
+        """Ask the pack; a newer question cancels the older one (its generation stops)."""
+        self._drop_question()
+        future = self._asking = self.engine.ask(question)
+
+        def show(done: object) -> None:
+            if done is self._asking:  # else superseded or dismissed meanwhile
+                self._asking = None
+                self.window.ask.show_result(question, outcome(future))
+
+        self.when_done(future, show)
+
+    def _drop_question(self) -> None:
+        old, self._asking = self._asking, None
+        if old is not None:
+            old.cancel()
+
+    def _transfer_note(self) -> None:
+        future = self._noting = self.engine.request_transfer_note()
+
+        def show(done: object) -> None:
+            if done is self._noting:
+                self._noting = None
+                self.window.ask.show_note(outcome(future))
+
+        self.when_done(future, show)
+
     def _citation(self, chunk_id: str) -> None:
         self.window.show_page("live")
         highlight = getattr(self.window.cards, "highlight", None)
@@ -185,11 +228,14 @@ class AppController(QObject):
         match event:
             case CallStarted():
                 self.call_id, self.in_call = event.call_id, True
+                self.muted.clear()  # every call starts unmuted (a mute clicked between calls)
                 self._update_tray()
             case CallEnded():
                 self.in_call = False
                 self.muted.clear()
                 self._update_tray()
+                if self._quitting:  # the call bar says "not in a call"; the record is not done yet
+                    self._say_finishing()
             case ModelStatus():
                 self.models[event.component] = event
                 if event.component == "speech" and event.state == "ready":
@@ -203,6 +249,8 @@ class AppController(QObject):
                 self._critical(
                     "Audio device lost", f"{event.speaker.value}: {event.device} {event.detail}"
                 )
+            case DeviceStatus() if event.state == DeviceState.REOPENED:
+                self._update_tray()  # the alert is over: back to the call's state
             case PipelineError() if event.fatal:
                 self._critical("The call stopped", event.message)
             case BackendStatus() | AudioLevel():
@@ -261,6 +309,18 @@ class AppController(QObject):
 
         return self._pool.submit(call)
 
+    def when_done(self, future: Future[Any], then: Callable[[object], None]) -> None:
+        """``then(future)`` on the GUI thread once the engine's ``future`` is done.
+
+        The callback runs on whichever thread completes it (the generation worker),
+        so it only emits the queued ``_done``; never wait on ``future`` here."""
+
+        def emit(done: Future[Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # the controller is gone (app quit)
+                self._done.emit(then, done)
+
+        future.add_done_callback(emit)
+
     def _finish_job(self, then: object, result: object) -> None:
         if callable(then):
             then(result)
@@ -271,9 +331,8 @@ class AppController(QObject):
         if self._quitting:
             return
         self._quitting = True
-        status = getattr(self.window.call_bar, "set_status_text", None)
-        if self.in_call and callable(status):
-            status("finishing the call record…")
+        if self.in_call or self.engine.in_call:
+            self._say_finishing()
 
         def close() -> None:
             if self.engine.in_call:
@@ -282,11 +341,19 @@ class AppController(QObject):
 
         self.run_io(close, lambda _r: self._closed())
 
+    def _say_finishing(self) -> None:
+        status = getattr(self.window.call_bar, "set_status_text", None)
+        if callable(status):
+            status("finishing the call record…")
+
     def _closed(self) -> None:
         self._unsubscribe()
         self.bridge.flush()
         self.bridge.close()
         self._pool.shutdown(wait=False)
+        # Qt 6 sends every window a close event on quit() and cancels the quit if
+        # one refuses; the sidebar refuses (hides to the tray) unless allowed.
+        self.window.allow_close = True
         self.quit_ready.emit()
 
 

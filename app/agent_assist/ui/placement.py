@@ -8,6 +8,12 @@ agent drops it within ``SNAP_PX`` of a screen's left or right edge it snaps
 flush to that edge; the snap waits for the drag to pause (``SNAP_DELAY_MS``),
 because Qt has no portable "move finished" event.
 
+Saved: after a move or a resize settles (the same pause; a resize never
+snaps), and at once when the window is closed (also when that only hides it
+to the tray), so a crash or a power cut later still reopens it where the
+agent left it. A saved geometry that lies off every screen, or hangs off the
+one it is on, is clamped onto the screen (its size kept when it fits).
+
 Why not the settings file: geometry is state the app learns, not a choice IT
 should lock; it lives in the window-state file next to it (``config.WindowState``).
 
@@ -16,12 +22,14 @@ Thread rules: GUI thread only.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 
 from agent_assist.config import WindowState
-from agent_assist.ui.qt import QObject, QtCore, QtGui, QTimer, QtWidgets
+from agent_assist.ui.qt import QObject, QtCore, QtGui, QTimer, QtWidgets, Signal
 
 __all__ = ["DEFAULT_WIDTH", "SNAP_PX", "WindowPlacement", "snapped"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_WIDTH = 392
 MIN_WIDTH = 340
@@ -39,7 +47,12 @@ def snapped(frame: QtCore.QRect, area: QtCore.QRect, threshold: int = SNAP_PX) -
 
 
 class WindowPlacement(QObject):
-    """Restores, snaps and saves one top-level window's geometry."""
+    """Restores, snaps and saves one top-level window's geometry.
+
+    Signals: ``saved`` after each write of the state file (or a refused one).
+    """
+
+    saved = Signal()
 
     def __init__(
         self, window: QtWidgets.QWidget, key: str = "sidebar", state: WindowState | None = None
@@ -48,10 +61,12 @@ class WindowPlacement(QObject):
         self._state = state or WindowState()
         self._window = window
         self._key = key
-        self._snap = QTimer(self)
-        self._snap.setSingleShot(True)
-        self._snap.setInterval(SNAP_DELAY_MS)
-        self._snap.timeout.connect(self._snap_now)
+        self._moved = False  # a move (not only a resize) since the timer started: snap
+        self._clamp_on_show = False  # the window manager's frame is known only once shown
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SNAP_DELAY_MS)
+        self._settle.timeout.connect(self._settled)
         window.installEventFilter(self)
         self.snap_enabled = True
 
@@ -61,9 +76,11 @@ class WindowPlacement(QObject):
         restored = isinstance(saved, str) and self._window.restoreGeometry(
             QtCore.QByteArray.fromBase64(saved.encode("ascii"))
         )
-        if restored and self._on_some_screen():
-            return
-        self.dock_right()
+        if restored:
+            self.clamp()
+            self._clamp_on_show = not self._window.isVisible()
+        else:
+            self.dock_right()
 
     def dock_right(self) -> None:
         screen: QtGui.QScreen | None = QtGui.QGuiApplication.primaryScreen()
@@ -74,29 +91,72 @@ class WindowPlacement(QObject):
         width = DEFAULT_WIDTH
         self._window.setGeometry(area.right() - width + 1, area.top(), width, area.height())
 
+    def clamp(self) -> None:
+        """Move (and if need be shrink) the window wholly onto the screen it is most on
+        (the primary screen when it is on none)."""
+        frame = self._window.frameGeometry()
+        area = _best_area(frame)
+        if area is None or area.contains(frame):
+            return
+        extra_w = frame.width() - self._window.width()  # the window manager's frame
+        extra_h = frame.height() - self._window.height()
+        width = min(frame.width(), area.width())
+        height = min(frame.height(), area.height())
+        if (width, height) != (frame.width(), frame.height()):
+            self._window.resize(max(1, width - extra_w), max(1, height - extra_h))
+        left = min(max(frame.left(), area.left()), area.right() - width + 1)
+        top = min(max(frame.top(), area.top()), area.bottom() - height + 1)
+        self._window.move(left, top)
+
     def save(self) -> None:
+        self._settle.stop()
         geometry = bytes(self._window.saveGeometry().toBase64().data()).decode("ascii")
         self._state.set(f"{self._key}.geometry", geometry)
-        with contextlib.suppress(OSError):  # read-only profile: it opens docked next time
+        try:
             self._state.save()
+        except OSError as exc:  # read-only profile: it opens docked next time
+            log.warning("window position not saved: %s", exc)
+        self.saved.emit()
 
     def eventFilter(self, watched: QObject, event: QtCore.QEvent) -> bool:
-        if watched is self._window and event.type() == QtCore.QEvent.Type.Move and self.snap_enabled:
-            self._snap.start()
+        if watched is self._window:
+            kind = event.type()
+            if kind == QtCore.QEvent.Type.Move:
+                self._moved = True
+                self._settle.start()
+            elif kind == QtCore.QEvent.Type.Resize:
+                self._settle.start()
+            elif kind == QtCore.QEvent.Type.Close:  # quitting, or hiding to the tray
+                self.save()
+            elif kind == QtCore.QEvent.Type.Show and self._clamp_on_show:
+                self._clamp_on_show = False
+                self.clamp()
         return False
 
-    def _snap_now(self) -> None:
+    def _settled(self) -> None:
         if QtGui.QGuiApplication.mouseButtons() != QtCore.Qt.MouseButton.NoButton:
-            self._snap.start()  # still dragging: look again when the button is released
+            self._settle.start()  # still dragging: look again when the button is released
             return
+        moved, self._moved = self._moved, False
         screen: QtGui.QScreen | None = self._window.screen()
-        if screen is None:
-            return
-        target = snapped(self._window.frameGeometry(), screen.availableGeometry())
-        if target is not None:
-            self._window.move(target.topLeft())
+        if moved and self.snap_enabled and screen is not None:
+            target = snapped(self._window.frameGeometry(), screen.availableGeometry())
+            if target is not None:
+                self._window.move(target.topLeft())
+                self._moved = False  # our own move: nothing more to snap
         self.save()
 
-    def _on_some_screen(self) -> bool:
-        frame = self._window.frameGeometry()
-        return any(s.availableGeometry().intersects(frame) for s in QtGui.QGuiApplication.screens())
+
+def _best_area(frame: QtCore.QRect) -> QtCore.QRect | None:
+    """The available area of the screen ``frame`` overlaps most, else the primary screen's."""
+    best: tuple[int, QtCore.QRect] | None = None
+    for screen in QtGui.QGuiApplication.screens():
+        area = screen.availableGeometry()
+        overlap = area.intersected(frame)
+        size = overlap.width() * overlap.height() if not overlap.isEmpty() else 0
+        if size > 0 and (best is None or size > best[0]):
+            best = (size, area)
+    if best is not None:
+        return best[1]
+    primary: QtGui.QScreen | None = QtGui.QGuiApplication.primaryScreen()
+    return None if primary is None else primary.availableGeometry()

@@ -339,6 +339,15 @@ _ICONS: dict[str, str] = {
     "down-arrow": '<path d="M12 5v14"/><path d="M6 13l6 6 6-6"/>',
     "play": '<path d="M8 5l11 7-11 7z"/>',
     "stop": '<rect x="6" y="6" width="12" height="12" rx="2"/>',
+    # three sliders with their knobs
+    "settings": '<path d="M5 4v5M5 13v7M12 4v9M12 17v3M19 4v3M19 11v9"/>'
+    '<path d="M3 11h4M10 15h4M17 9h4"/>',
+    # a clipboard with a rising bar chart
+    "supervisor": '<rect x="5" y="4" width="14" height="17" rx="2"/><path d="M9 3h6v3H9z"/>'
+    '<path d="M9 17v-3M12 17v-6M15 17v-4"/>',
+    # a tall window collapsing to a short one
+    "compact": '<rect x="5" y="3" width="14" height="18" rx="2"/><path d="M9 9l3 3 3-3"/>'
+    '<path d="M9 15h6"/>',
 }
 
 

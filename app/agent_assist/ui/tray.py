@@ -12,6 +12,8 @@ Thread rules: GUI thread only.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from typing import Protocol
 
 from agent_assist.paths import project_root
 from agent_assist.ui.qt import QObject, QtCore, QtGui, QtWidgets, Signal
@@ -57,17 +59,32 @@ def state_icon(state: CallState, size: int = 64) -> QtGui.QIcon:
     return QtGui.QIcon(pixmap)
 
 
+class ClosableWindow(Protocol):
+    """What ``Tray.hide_on_close`` needs of the window (``SidebarWindow``; no import cycle)."""
+
+    @property
+    def close_requested(self) -> QtCore.SignalInstance: ...
+
+    def hide(self) -> None: ...
+
+
 class Tray(QObject):
-    """Signals: ``toggle_window``, ``start_stop``, ``quit_requested``."""
+    """Signals: ``toggle_window``, ``start_stop``, ``quit_requested``.
+
+    ``available`` None asks Qt whether the desktop has a tray (tests pass True or False).
+    """
 
     toggle_window = Signal()
     start_stop = Signal()
     quit_requested = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, available: bool | None = None) -> None:
         super().__init__(parent)
         self.state = CallState.IDLE
-        self.available = QtWidgets.QSystemTrayIcon.isSystemTrayAvailable()
+        self.tooltip = _tooltip(CallState.IDLE)
+        self.available = (
+            QtWidgets.QSystemTrayIcon.isSystemTrayAvailable() if available is None else available
+        )
         self._icon: QtWidgets.QSystemTrayIcon | None = None
         if not self.available:
             return
@@ -80,16 +97,27 @@ class Tray(QObject):
         icon.setContextMenu(menu)
         self._menu = menu
         icon.activated.connect(self._activated)
-        icon.setToolTip("Agent Assist: idle")
+        icon.setToolTip(self.tooltip)
         icon.show()
         self._icon = icon
 
+    @property
+    def icon(self) -> QtWidgets.QSystemTrayIcon | None:
+        """The system tray icon (None without a tray)."""
+        return self._icon
+
+    @property
+    def call_action(self) -> QtGui.QAction | None:
+        """The menu's "Start call" / "End call" entry (None without a tray)."""
+        return self._call if self._icon is not None else None
+
     def set_state(self, state: CallState, detail: str = "") -> None:
         self.state = state
+        self.tooltip = _tooltip(state, detail)
         if self._icon is None:
             return
         self._icon.setIcon(state_icon(state))
-        self._icon.setToolTip(f"Agent Assist: {state.value}" + (f" — {detail}" if detail else ""))
+        self._icon.setToolTip(self.tooltip)
         self._call.setText("End call" if state in (CallState.IN_CALL, CallState.MUTED) else "Start call")
 
     def notify(self, title: str, message: str) -> bool:
@@ -99,6 +127,21 @@ class Tray(QObject):
         self._icon.showMessage(title, message, QtWidgets.QSystemTrayIcon.MessageIcon.Warning, 8000)
         return True
 
+    def hide_on_close(self, window: ClosableWindow, quit_app: Callable[[], None]) -> None:
+        """The window's close button (its ``close_requested`` signal): hide to the tray when
+        there is one, else ``quit_app`` (which ends a call cleanly first)."""
+        window.close_requested.connect(lambda: self.close_window(window, quit_app))
+
+    def close_window(self, window: ClosableWindow, quit_app: Callable[[], None]) -> None:
+        if self.available:
+            window.hide()
+        else:
+            quit_app()
+
     def _activated(self, reason: QtWidgets.QSystemTrayIcon.ActivationReason) -> None:
         if reason == QtWidgets.QSystemTrayIcon.ActivationReason.Trigger:
             self.toggle_window.emit()
+
+
+def _tooltip(state: CallState, detail: str = "") -> str:
+    return f"Agent Assist: {state.value}" + (f" — {detail}" if detail else "")

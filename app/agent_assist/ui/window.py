@@ -2,10 +2,11 @@
 
 Layout (top to bottom), chosen for an agent with half a glance to spare: the
 call bar (start/stop, mute, levels, timer, model state) is always visible; the
-*Live* page stacks the cue strip, the transcript, the suggestion card, the
-knowledge cards and the checklist; *Wrap-up* appears after a call; *History*,
-*Supervisor* and *Settings* are built the first time they are opened, so they
-cost nothing at start-up.
+*Live* page stacks the cue strip, the transcript, the suggestion card, "Ask
+the handbook" (with the hand-over note), the knowledge cards and the
+checklist; *Wrap-up* appears after a call; *History*, *Supervisor* and
+*Settings* are built the first time they are opened, so they cost nothing at
+start-up.
 
 The window is a view: it knows its panels and pages, dispatches every domain
 event to them (``on_event``), and re-emits what the agent asks for as signals.
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from agent_assist.domain import CallEnded, CallStarted, Event
+from agent_assist.ui.panels.ask_view import AskView
 from agent_assist.ui.panels.call_bar import CallBar
 from agent_assist.ui.panels.cards_view import CardsView
 from agent_assist.ui.panels.checklist_view import ChecklistView
@@ -28,6 +30,7 @@ from agent_assist.ui.panels.suggestion_view import SuggestionView
 from agent_assist.ui.panels.transcript_view import TranscriptView
 from agent_assist.ui.panels.wrapup_view import WrapupView
 from agent_assist.ui.qt import QtCore, QtGui, QtWidgets, Signal
+from agent_assist.ui.theme import icon, icon_size, notifier, tokens
 from agent_assist.ui.tray import app_icon
 
 __all__ = ["PAGES", "SidebarWindow"]
@@ -40,6 +43,7 @@ _TITLES = {
     "supervisor": "Supervisor",
     "settings": "Settings",
 }
+_ICON_PAGES = ("supervisor", "settings")
 
 
 class _Receiver(Protocol):
@@ -72,6 +76,7 @@ class SidebarWindow(QtWidgets.QMainWindow):
         self.cue_strip = CueStrip()
         self.transcript = TranscriptView()
         self.suggestion = SuggestionView()
+        self.ask = AskView()
         self.cards = CardsView()
         self.checklist = ChecklistView()
         self.wrapup = WrapupView()
@@ -80,6 +85,7 @@ class SidebarWindow(QtWidgets.QMainWindow):
             self.cue_strip,
             self.transcript,
             self.suggestion,
+            self.ask,
             self.cards,
             self.checklist,
             self.wrapup,
@@ -107,27 +113,29 @@ class SidebarWindow(QtWidgets.QMainWindow):
         row = QtWidgets.QHBoxLayout(header)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(4)
-        self.nav = QtWidgets.QButtonGroup(self)
-        self.nav.setExclusive(True)
+        # No QButtonGroup: Qt takes Tab focus from a group's unchecked buttons (as for radio
+        # buttons), so the keyboard could not reach the other pages; show_page checks one.
         self.nav_buttons: dict[str, QtWidgets.QToolButton] = {}
         for key in PAGES:
             if key not in ("live", "wrapup") and key not in self._factories:
                 continue
             button = QtWidgets.QToolButton()
             button.setObjectName("navButton")
-            button.setText(_TITLES[key])
+            if key in _ICON_PAGES:  # icon-only: five labels do not fit 360 px
+                button.setIconSize(icon_size(18))
+            else:
+                button.setText(_TITLES[key])
             button.setCheckable(True)
             button.setAccessibleName(f"Show {_TITLES[key]}")
             button.setToolTip(_TITLES[key])
             button.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
             button.clicked.connect(lambda _=False, k=key: self.show_page(k))
-            self.nav.addButton(button)
             self.nav_buttons[key] = button
             row.addWidget(button)
         row.addStretch(1)
         self.pin_button = QtWidgets.QToolButton()
         self.pin_button.setObjectName("pinButton")
-        self.pin_button.setText("📌")
+        self.pin_button.setIconSize(icon_size(18))
         self.pin_button.setCheckable(True)
         self.pin_button.setToolTip("Keep the sidebar above other windows")
         self.pin_button.setAccessibleName("Always on top")
@@ -135,13 +143,26 @@ class SidebarWindow(QtWidgets.QMainWindow):
         row.addWidget(self.pin_button)
         self.compact_button = QtWidgets.QToolButton()
         self.compact_button.setObjectName("compactButton")
-        self.compact_button.setText("▤")
+        self.compact_button.setIconSize(icon_size(18))
         self.compact_button.setCheckable(True)
         self.compact_button.setToolTip("Compact: only what matters during a call")
         self.compact_button.setAccessibleName("Compact mode")
         self.compact_button.toggled.connect(self.set_compact)
         row.addWidget(self.compact_button)
+        self._paint_icons()
+        notifier().changed.connect(self._paint_icons)
         return header
+
+    def _paint_icons(self, _theme: str = "") -> None:
+        """Header icons in the theme's colours; the checked state in the accent colour."""
+        t = tokens()
+        buttons = {key: self.nav_buttons[key] for key in _ICON_PAGES if key in self.nav_buttons}
+        buttons.update(pin=self.pin_button, compact=self.compact_button)
+        for name, button in buttons.items():
+            both = QtGui.QIcon(icon(name, t.muted, 18))
+            on = icon(name, t.accent, 18).pixmap(icon_size(18))
+            both.addPixmap(on, QtGui.QIcon.Mode.Normal, QtGui.QIcon.State.On)
+            button.setIcon(both)
 
     def _live_page(self) -> QtWidgets.QWidget:
         page = QtWidgets.QWidget()
@@ -155,6 +176,7 @@ class SidebarWindow(QtWidgets.QMainWindow):
         assist_layout.setContentsMargins(0, 0, 0, 0)
         assist_layout.setSpacing(8)
         assist_layout.addWidget(self.suggestion)
+        assist_layout.addWidget(self.ask)
         assist_layout.addWidget(self.cards, 1)
         assist_layout.addWidget(self.checklist)
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
@@ -164,6 +186,8 @@ class SidebarWindow(QtWidgets.QMainWindow):
         self.splitter.addWidget(assist)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
+        # Enough conversation to follow (about six lines) however many cards there are.
+        self.transcript.setMinimumHeight(170)
         layout.addWidget(self.splitter, 1)
         return page
 
@@ -184,9 +208,8 @@ class SidebarWindow(QtWidgets.QMainWindow):
             self._add_page(key, factory())
         page = self.pages[key]
         self.stack.setCurrentWidget(page)
-        button = self.nav_buttons.get(key)
-        if button is not None:
-            button.setChecked(True)
+        for name, button in self.nav_buttons.items():
+            button.setChecked(name == key)
         self.page_shown.emit(key)
         return page
 
@@ -221,6 +244,8 @@ class SidebarWindow(QtWidgets.QMainWindow):
             if callable(setter):
                 setter(on)
         self.checklist.setVisible(not on)
+        self.wrapup.set_compact(on)
+        self.ask.setVisible(not on)  # typing a question is not a glance
         self.compact_button.setChecked(on)
         self.compact_changed.emit(on)
 

@@ -191,6 +191,7 @@ class CallBar(QtWidgets.QWidget):
         self.setObjectName("panel")
         self._clock = clock
         self._started_at: float | None = None
+        self._audio_s = 0.0  # the furthest call position heard (AudioLevel.position)
         self._state = "idle"  # idle | starting | active
         self._compact = False
         self._models: dict[str, tuple[str, str]] = {}  # chip -> (state, tooltip)
@@ -267,6 +268,8 @@ class CallBar(QtWidgets.QWidget):
                 channel = level_channel
                 channel.meter.set_level(event.rms_dbfs, event.peak_dbfs, event.muted)
                 channel.set_muted(event.muted)
+            if self._started_at is not None:
+                self._audio_s = max(self._audio_s, event.position)
         elif isinstance(event, DeviceStatus):
             if (device_channel := self.channels.get(event.speaker)) is not None:
                 device_channel.set_device(event)
@@ -281,6 +284,7 @@ class CallBar(QtWidgets.QWidget):
 
     def _call_started(self, event: CallStarted) -> None:
         self._started_at = self._clock()
+        self._audio_s = 0.0
         self.timer_label.setText("0:00")
         self._tick_timer.start()
         self._set_state("active")
@@ -295,7 +299,9 @@ class CallBar(QtWidgets.QWidget):
     def tick(self) -> None:
         """Refresh the timer text (the 1 Hz timer's slot)."""
         if self._started_at is not None:
-            self.timer_label.setText(clock_text(self._clock() - self._started_at))
+            # Call time is audio time: a replay faster than real time runs ahead of the clock.
+            elapsed = max(self._clock() - self._started_at, self._audio_s)
+            self.timer_label.setText(clock_text(elapsed))
 
     # -- public ----------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from agent_assist.ui.theme import GRID, qcolor, tokens
 __all__ = ["ChecklistView"]
 
 FLASH_MS = 900
+VISIBLE_ROWS = 4  # steps shown at once; more scroll
 _MARK = 16  # the check circle
 
 
@@ -194,8 +195,19 @@ class ChecklistView(QtWidgets.QWidget):
         self.count.setText(f"{m.done_count}/{rows} done")
         self.count.setAccessibleDescription(f"{m.done_count} of {rows} steps done")
         self.list.doItemsLayout()
-        height = sum(self.list.sizeHintForRow(r) for r in range(rows)) + 2 * self.list.frameWidth()
+        # At most VISIBLE_ROWS steps tall, so the knowledge cards keep their room; the
+        # list then scrolls to keep the first open step in view.
+        shown = min(rows, VISIBLE_ROWS)
+        height = sum(self.list.sizeHintForRow(r) for r in range(shown)) + 2 * self.list.frameWidth()
         self.list.setFixedHeight(height)
+        scroll = (
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded
+            if rows > shown
+            else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
+        self.list.setVerticalScrollBarPolicy(scroll)
+        first_open = next((r for r in range(rows) if not m.index(r).data(m.DoneRole)), rows - 1)
+        self.list.scrollTo(m.index(first_open), QtWidgets.QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
