@@ -26,9 +26,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 DEBIAN_FRONTEND=noninteractive
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- system packages -----------------------------------------------------------
-# Qt (PySide6) needs EGL/GL, xkbcommon, fontconfig, D-Bus and xcb-cursor, plus a font for the UI.
+# Qt (PySide6) needs EGL/GL, xkbcommon, fontconfig, D-Bus, a font for the UI, and for a real
+# X11 desktop the xcb libraries its platform plugin (libqxcb.so) links to.
 APT_PKGS=(python3-venv libportaudio2 libsndfile1 espeak-ng sox pulseaudio pulseaudio-utils xvfb
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0
+  libx11-xcb1 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
+  libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1
   libglib2.0-0 fonts-dejavu-core)
 missing=()
 for pkg in "${APT_PKGS[@]}"; do

@@ -7,10 +7,17 @@ tooltip gives the policy's reason. A change made on the Settings page, or by
 window through ``Settings.subscribe``; the callback may run on any thread, so
 it only emits a queued signal and the window changes on the GUI thread.
 
-Shortcuts (``shortcuts.*``) work whenever the app has focus (Qt has no
-portable system-wide hot keys); the tray menu covers the rest.
+Shortcuts (``shortcuts.*``) are system-wide, because the agent types in the
+softphone or the CRM and the sidebar rarely has focus: Qt has no portable
+global hot keys, so ``ui.hotkeys`` grabs them (X11, Windows). Where it cannot
+(Wayland, offscreen, a key another app holds) the key stays an app-wide
+``QShortcut`` and the log says "global shortcut unavailable: <reason>; works
+while the sidebar has focus" (``GlobalHotkeys.notice``, for the Settings page
+too). The page shortcuts (Alt+1..5) and Ctrl+Q are app-wide only.
 
-Thread rules: GUI thread, except the settings callback (see above).
+Thread rules: GUI thread, except the settings callback (see above); global
+key presses reach the actions through ``GlobalHotkeys.activated``, on the GUI
+thread.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from agent_assist.ui.qt import QObject, Qt, QtGui, QtWidgets, Signal
+from agent_assist.ui.hotkeys import GlobalHotkeys
+from agent_assist.ui.qt import QObject, Qt, QtCore, QtGui, QtWidgets, Signal
 
 __all__ = ["apply_preferences", "install_shortcuts"]
 
@@ -80,14 +88,33 @@ def apply_preferences(app: QtWidgets.QApplication, window: Any, settings: Any, p
     window.destroyed.connect(lambda *_: unsubscribe())
 
 
-def install_shortcuts(window: Any, controller: Any, settings: Any) -> dict[str, QtGui.QShortcut]:
-    """Application-wide shortcuts from ``shortcuts.*`` (re-bound when the setting changes)."""
+def install_shortcuts(
+    window: Any, controller: Any, settings: Any, hotkeys: GlobalHotkeys | None = None
+) -> dict[str, QtGui.QShortcut]:
+    """The shortcuts from ``shortcuts.*`` (system-wide where possible), re-bound when a setting changes.
+
+    Each action also gets an app-wide ``QShortcut``, enabled only while its key
+    is not system-wide. ``hotkeys`` (default: a new ``GlobalHotkeys`` owned by
+    the window) is closed, releasing its keys and thread, when the app is about
+    to quit or the window goes.
+    """
     actions: dict[str, Callable[[], None]] = {
         "shortcuts.start_stop_call": controller.toggle_call,
         "shortcuts.copy_suggestion": window.suggestion.copy_text,
         "shortcuts.toggle_sidebar": lambda: window.hide() if window.isVisible() else window.show(),
     }
     shortcuts: dict[str, QtGui.QShortcut] = {}
+    glob = hotkeys if hotkeys is not None else GlobalHotkeys(window)
+    app = QtCore.QCoreApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(glob.close)
+    window.destroyed.connect(lambda *_: glob.close())
+
+    def run(name: str) -> None:
+        if (action := actions.get(name)) is not None:
+            action()
+
+    glob.activated.connect(run)
 
     def add(keys: str, action: Callable[[], None], name: str) -> QtGui.QShortcut:
         shortcut = QtGui.QShortcut(QtGui.QKeySequence(keys), window)
@@ -96,8 +123,15 @@ def install_shortcuts(window: Any, controller: Any, settings: Any) -> dict[str, 
         shortcut.setObjectName(name)
         return shortcut
 
+    def bind(key: str, keys: str) -> None:
+        shortcuts[key].setKey(QtGui.QKeySequence(keys))
+        if glob.bind(key, keys) is not None:
+            log.warning("%s (%s): %s", key, keys, glob.notice(key))
+        shortcuts[key].setEnabled(not glob.is_global(key))  # the fallback, while the app has focus
+
     for key, action in actions.items():
-        shortcuts[key] = add(str(settings.get(key) or ""), action, key)
+        shortcuts[key] = add("", action, key)
+        bind(key, str(settings.get(key) or ""))
     shortcuts["quit"] = add("Ctrl+Q", controller.shutdown, "quit")
 
     def page_opener(page: str) -> Callable[[], None]:
@@ -111,7 +145,7 @@ def install_shortcuts(window: Any, controller: Any, settings: Any) -> dict[str, 
 
     def rebind(key: str, value: object) -> None:
         if key in actions:
-            shortcuts[key].setKey(QtGui.QKeySequence(str(value or "")))
+            bind(key, str(value or ""))
 
     relay.changed.connect(rebind, Qt.ConnectionType.QueuedConnection)
     unsubscribe = settings.subscribe(relay.changed.emit)
