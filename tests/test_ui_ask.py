@@ -7,7 +7,6 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 
 from agent_assist.domain import CallEnded, CallStarted, Event, KnowledgeCard, NoteReady, Speaker
 from agent_assist.errors import UserError
+from agent_assist.knowledge.index import Hit
 from agent_assist.llm.tasks import NOT_IN_PACK, Answer
 from agent_assist.llm.tasks_notes import Note
 
@@ -24,21 +24,6 @@ CALL = "call-1"
 CARD = KnowledgeCard("northwind-home", "refunds#duplicate", "refunds", "Refunds and duplicate charges",
                      ("Refunds and duplicate charges", "Duplicate charges"), "duplicate-charges",
                      "Refund the duplicate charge to the original payment method.", 0.82)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A search hit as ``knowledge.index.Hit`` has it (a ``Snippet``, not a card)."""
-
-    pack: str
-    chunk_id: str
-    doc_id: str
-    title: str
-    heading_path: tuple[str, ...]
-    anchor: str
-    text: str
-    score: float
-    similarity: float
 
 
 HIT = Hit("northwind-home", "refunds#timeline", "refunds", "Refunds and duplicate charges",
