@@ -781,3 +781,14 @@ def test_content_free_list_items_are_dropped_from_a_summary() -> None:
     assert cleaned["follow_ups"] == ["Call back Friday"] and cleaned["key_facts"] == ["Parcel NW4817"]
     # Text fields are kept, and the input is not changed.
     assert cleaned["reason_for_contact"] == "No" and fields["follow_ups"][0] == "No"
+
+
+def test_a_fact_lifted_from_the_example_is_dropped_and_the_rest_kept(ctx: TaskContext) -> None:
+    example = json.loads(ctx.prompts["summary"].example_assistant)
+    own = {**VALID_SUMMARY, "key_facts": [example["key_facts"][0], "Charged twice for one order"]}
+    summary = summarize_call(FakeBackend(json.dumps(own)), _call(), context=ctx)
+    assert summary.valid and not summary.fallback
+    assert summary.data()["key_facts"] == ["Charged twice for one order"]
+    backend = FakeBackend(json.dumps({**own, "reason_for_contact": example["reason_for_contact"]}))
+    copied = summarize_call(backend, _call(), context=ctx)
+    assert copied.fallback and len(copied.errors) == 1  # a copy is not retried: the prompt makes it

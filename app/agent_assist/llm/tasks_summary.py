@@ -139,14 +139,23 @@ def summarize_call(
             if fields is not None
             else [f"not a JSON object (finish: {result.finish})"]
         )
-        if not problems and _copies(fields, template.example_assistant):
-            problems = ["a copy of the prompt's example"]
+        copied = False
+        if fields is not None and not problems:
+            had_reason = bool(fields["reason_for_contact"])
+            fields = _without_copies(fields, template.example_assistant)
+            copied = had_reason and not fields["reason_for_contact"]
+            if copied:
+                problems = ["a copy of the prompt's example"]
+            elif not had_reason:
+                problems = ["no reason for contact"]
         if fields is not None and not problems:
             fields = without_empty_items(fields)
             fields["identifiers"] = checked_identifiers(fields["identifiers"], transcript, schema)
             return _summary(fields, call_id, True, False, attempts, errors, model, backend_name,
                             template.version, total, how)  # fmt: skip
         errors.append(f"attempt {attempts} (seed {attempt_seed}): " + "; ".join(problems[:5]))
+        if copied:  # the prompt, not the seed, makes a copy: measured 6 of 6 seeds copied again
+            break
         temperature = max(temperature, 0.5)
     fields = rule_based_summary(transcript, codes, choices)
     return _summary(fields, call_id, False, True, attempts, errors, model, backend_name,
@@ -182,25 +191,40 @@ def _summary(
     )
 
 
-def _copies(fields: Any, example: str) -> bool:
-    """Whether ``fields`` copy the prompt's example summary.
+_COPYABLE = ("reason_for_contact", "key_facts", "actions_taken", "resolution", "follow_ups")
 
-    A small model often lifts the example's reason or facts while changing
-    an identifier, so any copied reason, fact or action counts (the
-    disposition aside: the schema forces a pack code).
+
+def _norm(text: Any) -> str:
+    return " ".join(str(text).lower().split())
+
+
+def _without_copies(fields: dict[str, Any], example: str) -> dict[str, Any]:
+    """``fields`` with every value lifted from the prompt's example removed.
+
+    A small model often lifts one of the example's facts ("Parcel is at the
+    local depot") into an otherwise own summary: that fact goes, the rest
+    stays. A lifted reason for contact leaves the reason empty, which the
+    caller treats as a copied summary (the disposition aside: the schema
+    forces a pack code; identifiers are checked against the call anyway).
     """
-    shown = parse_json_object(example)
-    if not shown or not isinstance(fields, dict):
+    shown = parse_json_object(example) or {}
+    out = dict(fields)
+    for key in _COPYABLE:
+        theirs = shown.get(key)
+        lifted = {_norm(i) for i in (theirs if isinstance(theirs, list) else [theirs]) if i}
+        value = out.get(key)
+        if isinstance(value, list):
+            out[key] = [i for i in value if _norm(i) not in lifted]
+        elif isinstance(value, str) and _norm(value) in lifted:
+            out[key] = ""
+    return out
+
+
+def _copies(fields: Any, example: str) -> bool:
+    """Whether ``fields`` lift anything from the prompt's example summary."""
+    if not isinstance(fields, dict):
         return False
-
-    def norm(value: Any) -> set[str]:
-        items = value if isinstance(value, list) else [value]
-        return {" ".join(str(i).lower().split()) for i in items if str(i).strip()}
-
-    return any(
-        norm(fields.get(key)) & norm(shown.get(key))
-        for key in ("reason_for_contact", "key_facts", "actions_taken", "resolution")
-    )
+    return _without_copies(fields, example) != fields
 
 
 def _masked(value: Any) -> Any:
