@@ -381,25 +381,29 @@ def test_a_geometry_off_every_screen_comes_back_onto_the_screen(
 
 
 @pytest.mark.parametrize(
-    ("start", "expected"),
+    ("edge", "start", "expected"),
     [
-        pytest.param(lambda a, w: a.left() + 20, lambda a, w: a.left(), id="left-within"),
-        pytest.param(lambda a, w: a.left() + SNAP_PX, lambda a, w: a.left(), id="left-at-threshold"),
-        pytest.param(lambda a, w: a.left() + SNAP_PX + 1, None, id="left-beyond"),
-        pytest.param(lambda a, w: a.right() - w + 1 - 25, lambda a, w: a.right() - w + 1, id="right-within"),
-        pytest.param(lambda a, w: a.right() - w + 1 - SNAP_PX - 1, None, id="right-beyond"),
+        pytest.param("left", lambda a, w: a.left() + 20, lambda a, w: a.left(), id="left-within"),
+        pytest.param("left", lambda a, w: a.left() + SNAP_PX, lambda a, w: a.left(), id="left-at-threshold"),
+        pytest.param("left", lambda a, w: a.left() + SNAP_PX + 1, None, id="left-beyond"),
+        pytest.param("right", lambda a, w: a.left() + 20, None, id="docked-right-dropped-left"),
+        pytest.param("right", lambda a, w: a.right() - w + 1 - 25, lambda a, w: a.right() - w + 1,
+                     id="right-within"),
+        pytest.param("right", lambda a, w: a.right() - w + 1 - SNAP_PX - 1, None, id="right-beyond"),
     ],
 )  # fmt: skip
 def test_dropped_near_an_edge_it_snaps_flush_and_not_beyond_the_threshold(
     make_window: Callable[[], SidebarWindow],
     qtbot: Any,
     tmp_path: Path,
+    edge: str,
     start: Callable[[QtCore.QRect, int], int],
     expected: Callable[[QtCore.QRect, int], int] | None,
 ) -> None:
     area = _area()
     window = make_window()
     placement = WindowPlacement(window, state=WindowState(tmp_path / "window-state.toml"))
+    placement.snap_edge = edge  # "window.snap_edge": snaps to that edge only
     window.setGeometry(QtCore.QRect(QtCore.QPoint(area.left() + 200, area.top() + 30), _roomy(window)))
     _shown(qtbot, window)
     x = start(area, window.frameGeometry().width())
@@ -500,7 +504,10 @@ def test_the_header_toggles_follow_and_save_the_settings(
     window.compact_button.click()
     assert Settings.load(path, Policy()).get("window.always_on_top") is True
     assert Settings.load(path, Policy()).get("window.compact") is False
-    settings.set("window.snap_edge", "none")  # from the Settings page: reaches the window
+    settings.set("window.snap_edge", "left")  # from the Settings page: docks there now
+    area = _area()
+    qtbot.waitUntil(lambda: placement.snap_edge == "left" and window.geometry().left() == area.left())
+    settings.set("window.snap_edge", "none")
     qtbot.waitUntil(lambda: not placement.snap_enabled)
     settings.set("window.always_on_top", False)
     qtbot.waitUntil(lambda: not window.pin_button.isChecked())

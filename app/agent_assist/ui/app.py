@@ -125,6 +125,7 @@ def run_app(options: GuiOptions) -> int:
     database = Database.open()
     window = SidebarWindow(page_factories=_page_factories(options, database))
     placement = WindowPlacement(window)
+    placement.snap_edge = str(settings.get("window.snap_edge"))  # where a first run docks
     placement.restore()
     apply_preferences(app, window, settings, placement)
     if not (settings.get("window.start_minimized") and tray.available) or options.demo:

@@ -37,11 +37,18 @@ SNAP_PX = 32
 SNAP_DELAY_MS = 350
 
 
-def snapped(frame: QtCore.QRect, area: QtCore.QRect, threshold: int = SNAP_PX) -> QtCore.QRect | None:
-    """``frame`` moved flush to ``area``'s left or right edge when within ``threshold``, else None."""
-    if abs(frame.left() - area.left()) <= threshold and frame.left() != area.left():
+def snapped(
+    frame: QtCore.QRect,
+    area: QtCore.QRect,
+    threshold: int = SNAP_PX,
+    edges: tuple[str, ...] = ("left", "right"),
+) -> QtCore.QRect | None:
+    """``frame`` moved flush to one of ``area``'s ``edges`` when within ``threshold``, else None."""
+    near_left = abs(frame.left() - area.left()) <= threshold
+    if "left" in edges and near_left and frame.left() != area.left():
         return QtCore.QRect(area.left(), frame.top(), frame.width(), frame.height())
-    if abs(frame.right() - area.right()) <= threshold and frame.right() != area.right():
+    near_right = abs(frame.right() - area.right()) <= threshold
+    if "right" in edges and near_right and frame.right() != area.right():
         return QtCore.QRect(area.right() - frame.width() + 1, frame.top(), frame.width(), frame.height())
     return None
 
@@ -68,7 +75,17 @@ class WindowPlacement(QObject):
         self._settle.setInterval(SNAP_DELAY_MS)
         self._settle.timeout.connect(self._settled)
         window.installEventFilter(self)
-        self.snap_enabled = True
+        self.snap_edge = "right"
+        """``window.snap_edge``: the edge it docks to first and snaps to ("right",
+        "left"), or "none" (floating: never snapped, still remembered)."""
+
+    @property
+    def snap_enabled(self) -> bool:
+        return self.snap_edge != "none"
+
+    @snap_enabled.setter
+    def snap_enabled(self, on: bool) -> None:
+        self.snap_edge = ("right" if self.snap_edge == "none" else self.snap_edge) if on else "none"
 
     def restore(self) -> None:
         """Put the window where it was last time (on a screen that still exists)."""
@@ -80,16 +97,22 @@ class WindowPlacement(QObject):
             self.clamp()
             self._clamp_on_show = not self._window.isVisible()
         else:
-            self.dock_right()
+            self.dock()
 
-    def dock_right(self) -> None:
+    def dock(self) -> None:
+        """Full height at the chosen edge (the right one when floating) of the primary screen."""
         screen: QtGui.QScreen | None = QtGui.QGuiApplication.primaryScreen()
         if screen is None:
             self._window.resize(DEFAULT_WIDTH, 760)
             return
         area = screen.availableGeometry()
         width = DEFAULT_WIDTH
-        self._window.setGeometry(area.right() - width + 1, area.top(), width, area.height())
+        left = area.left() if self.snap_edge == "left" else area.right() - width + 1
+        self._window.setGeometry(left, area.top(), width, area.height())
+
+    def dock_right(self) -> None:
+        self.snap_edge = "right"
+        self.dock()
 
     def clamp(self) -> None:
         """Move (and if need be shrink) the window wholly onto the screen it is most on
@@ -140,7 +163,9 @@ class WindowPlacement(QObject):
         moved, self._moved = self._moved, False
         screen: QtGui.QScreen | None = self._window.screen()
         if moved and self.snap_enabled and screen is not None:
-            target = snapped(self._window.frameGeometry(), screen.availableGeometry())
+            target = snapped(
+                self._window.frameGeometry(), screen.availableGeometry(), edges=(self.snap_edge,)
+            )
             if target is not None:
                 self._window.move(target.topLeft())
                 self._moved = False  # our own move: nothing more to snap

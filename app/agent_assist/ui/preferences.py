@@ -65,7 +65,7 @@ def apply_preferences(app: QtWidgets.QApplication, window: Any, settings: Any, p
 
     window.set_always_on_top(bool(settings.get("window.always_on_top")))
     window.set_compact(bool(settings.get("window.compact")))
-    placement.snap_enabled = settings.get("window.snap_edge") != "none"
+    placement.snap_edge = str(settings.get("window.snap_edge"))
     _lock(window.pin_button, settings, "window.always_on_top")
     _lock(window.compact_button, settings, "window.compact")
     window.always_on_top_changed.connect(lambda on: _write(settings, "window.always_on_top", on))
@@ -81,7 +81,9 @@ def apply_preferences(app: QtWidgets.QApplication, window: Any, settings: Any, p
         elif key == "window.compact":
             window.set_compact(bool(value))
         elif key == "window.snap_edge":
-            placement.snap_enabled = value != "none"
+            placement.snap_edge = str(value)
+            if value != "none":
+                placement.dock()  # "Dock to: left edge" means now, not at the next drag
 
     relay.changed.connect(on_change, Qt.ConnectionType.QueuedConnection)
     unsubscribe = settings.subscribe(relay.changed.emit)
