@@ -268,3 +268,25 @@ def test_real_verify_of_tiny_en(
         )
     finally:
         page.shutdown(wait=True)
+
+
+def test_a_shortcut_that_cannot_be_global_says_so_under_it(
+    qtbot: Any, settings: Settings, engine: FakeEngine
+) -> None:
+    from agent_assist.ui.hotkeys import GlobalHotkeys
+    from agent_assist.ui.qt import QtWidgets
+
+    holder = QtWidgets.QWidget()  # stands in for the sidebar window that owns both
+    qtbot.addWidget(holder)
+    hotkeys = GlobalHotkeys(holder)  # offscreen: no system-wide backend
+    hotkeys.bind("shortcuts.start_stop_call", "Ctrl+Alt+S")
+    page = SettingsView(settings, engine.services(), holder, save_delay_ms=50)
+    QtWidgets.QVBoxLayout(holder).addWidget(page)
+    holder.show()
+    row = page.rows["shortcuts.start_stop_call"]
+    qtbot.waitUntil(row.note.isVisible)
+    assert "global shortcut unavailable" in row.note.text() and "focus" in row.note.text()
+    assert not page.rows["shortcuts.copy_suggestion"].note.isVisible()  # not bound here: nothing to say
+    engine.release.set()
+    page.shutdown(wait=True)
+    hotkeys.close()

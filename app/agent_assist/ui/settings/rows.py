@@ -113,6 +113,11 @@ class SettingRow(QtWidgets.QFrame):
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)
+        self.note = QtWidgets.QLabel()  # a fact about the setting here, not a mistake
+        self.note.setObjectName("lockText")
+        self.note.setWordWrap(True)
+        self.note.hide()
+        layout.addWidget(self.note)
         self.set_value(value)
 
     # ---- the control ---------------------------------------------------
@@ -248,3 +253,7 @@ class SettingRow(QtWidgets.QFrame):
     def show_error(self, text: str | None) -> None:
         self.error.setText(text or "")
         self.error.setVisible(bool(text))
+
+    def show_note(self, text: str | None) -> None:
+        self.note.setText(text or "")
+        self.note.setVisible(bool(text))

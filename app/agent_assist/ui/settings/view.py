@@ -26,7 +26,7 @@ from typing import Any
 from agent_assist.config import SECTIONS, ConfigError, SettingLocked, Settings, settings_in
 from agent_assist.errors import UserError
 from agent_assist.ui import theme
-from agent_assist.ui.qt import Qt, QTimer, QtWidgets, Signal, Slot
+from agent_assist.ui.qt import QObject, Qt, QTimer, QtWidgets, Signal, Slot
 from agent_assist.ui.settings.checks import Checks
 from agent_assist.ui.settings.jobs import JobRunner
 from agent_assist.ui.settings.rows import SettingRow
@@ -305,6 +305,19 @@ class SettingsView(QtWidgets.QWidget):
         self.flush()
         self._unsubscribe()
         self.jobs.shutdown(wait=wait)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.show_hotkey_notes()
+
+    def show_hotkey_notes(self) -> None:
+        """Under each shortcut, why it works only while the sidebar has focus (if it does)."""
+        window = self.window()
+        hotkeys = window.findChild(QObject, "globalHotkeys") if window is not self else None
+        notice = getattr(hotkeys, "notice", None)
+        for key in SHORTCUT_KEYS:
+            if key in self.rows:
+                self.rows[key].show_note(notice(key) if callable(notice) else None)
 
     def hideEvent(self, event: Any) -> None:  # leaving the page saves at once
         self.flush()
