@@ -376,3 +376,19 @@ def test_the_example_policy_is_valid_and_all_key_forms_work(tmp_path: Path) -> N
         "window.always_on_top": True,
         "privacy.store_audio": False,
     }
+
+
+def test_terminal_calls_read_the_privacy_settings_under_the_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent_assist.cli.call_run import privacy_settings
+    from agent_assist.config.store import settings_path
+
+    assert privacy_settings() == (False, 30)  # the defaults: no audio, a month of calls
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text("[privacy]\nstore_audio = true\nretention_days = 7\n")
+    assert privacy_settings() == (True, 7)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY)
+    monkeypatch.setenv("AGENT_ASSIST_POLICY", str(policy))
+    assert privacy_settings() == (False, 7)  # IT's lock wins over the user's choice

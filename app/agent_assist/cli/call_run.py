@@ -102,6 +102,16 @@ class CallResult:
     finals: list[FinalUtterance] = field(default_factory=list)
 
 
+def privacy_settings() -> tuple[bool, int]:
+    """``privacy.store_audio`` and ``privacy.retention_days`` from the settings file under
+    the IT policy: a terminal call keeps audio and purges old calls exactly as the
+    sidebar does (a broken policy stops the command, as it stops the app)."""
+    from agent_assist.config import Settings
+
+    settings = Settings.load()
+    return bool(settings.get("privacy.store_audio")), int(settings.get("privacy.retention_days") or 0)
+
+
 def run_call(
     source: Any,
     args: argparse.Namespace,
@@ -121,10 +131,12 @@ def run_call(
     from agent_assist.events import EventBus
     from agent_assist.session import SUMMARY_WAIT_S, AssistEngine, EngineOptions
 
+    store_audio, retention_days = privacy_settings()
     options = EngineOptions(
         stt_model=args.model, language=args.language, threads=args.threads,
         use_llm=assist is not None, knowledge=knowledge is not None, store=not args.no_store,
         partials=args.partials, summary_wait_s=SUMMARY_WAIT_S, levels=False,
+        store_audio=store_audio, retention_days=retention_days,
     )  # fmt: skip
     finals: list[FinalUtterance] = []
     tally = Tally()
