@@ -156,6 +156,15 @@ def suggestions(
     }
 
 
+def _evict_prompt_cache(backend: Any) -> None:
+    """Generate one token from an unrelated chat, so the next prompt shares no prefix
+    with the last summary's (llama.cpp reuses a shared prefix's evaluation; twenty
+    summaries of one transcript in a row would otherwise time only the first's prompt)."""
+    from agent_assist.llm.backend import ChatMessage, GenerationRequest
+
+    backend.generate(GenerationRequest((ChatMessage("user", "Say OK."),), max_tokens=1))
+
+
 def summaries(backend: Any, context: TaskContext, seeds: int, long_runs: int) -> dict[str, Any]:
     codes = tuple(d.code for d in context.dispositions)
     schema = summary_schema(codes)
@@ -167,6 +176,7 @@ def summaries(backend: Any, context: TaskContext, seeds: int, long_runs: int) ->
         times, valid_schema, model_made = [], 0, 0
         dispositions: list[str] = []
         for seed in range(runs):
+            _evict_prompt_cache(backend)  # as in a call: the last prompt was a suggestion's
             started = time.perf_counter()
             s = summarize_call(backend, turns, context=context, call_id=label, seed=seed + 1)
             times.append(time.perf_counter() - started)

@@ -670,7 +670,7 @@ def test_call_end_gives_summary_and_coaching_and_transfer_and_ask_on_demand(rig:
     assert [n.kind for n in notes] == ["transfer", "coaching"]
     assert notes[1].prompt_version == "coach-1"
     (summary,) = seen.of(CallSummaryReady)
-    assert summary.disposition == "REFUND-ISSUED" and summary.prompt_version == "summary-1"
+    assert summary.disposition == "REFUND-ISSUED" and summary.prompt_version == "summary-2"
 
 
 def test_close_cancels_the_running_and_queued_jobs_and_joins(rig: Any) -> None:
@@ -722,15 +722,35 @@ def test_suggestions_and_summary_are_stored_with_the_call_and_take_feedback(
         )
 
 
-def test_copies_of_the_prompt_example_and_customer_role_play_are_not_used(ctx: TaskContext) -> None:
+@pytest.fixture
+def shown_example(ctx: TaskContext) -> TaskContext:
+    """``ctx`` with a worked example in the summary prompt, as a pack may add one."""
+    import dataclasses
+
+    example = {"reason_for_contact": "Asked where the parcel is", "key_facts": ["Parcel is at the depot"],
+               "identifiers": ["TRK-5521"], "actions_taken": ["Checked the tracking"],
+               "resolution": "Parcel arrives tomorrow", "follow_ups": [], "sentiment_start": "neutral",
+               "sentiment_end": "positive", "disposition": "OTHER"}  # fmt: skip
+    template = dataclasses.replace(
+        ctx.prompts["summary"], example_user="Transcript: where is my parcel?",
+        example_assistant=json.dumps(example),
+    )  # fmt: skip
+    return dataclasses.replace(ctx, prompts={**ctx.prompts, "summary": template})
+
+
+def test_copies_of_the_prompt_example_and_customer_role_play_are_not_used(
+    ctx: TaskContext, shown_example: TaskContext
+) -> None:
     from agent_assist.llm.tasks_context import clean_draft
     from agent_assist.llm.tasks_notes import coaching_note, transfer_note
 
     coach_example = ctx.prompts["coach"].example_assistant
     assert coaching_note(FakeBackend(coach_example), _call(), context=ctx).text == ""
-    example = json.loads(ctx.prompts["summary"].example_assistant)
+    example = json.loads(shown_example.prompts["summary"].example_assistant)
     copied = summarize_call(
-        FakeBackend(json.dumps({**example, "disposition": "REFUND-ISSUED"})), _call(), context=ctx
+        FakeBackend(json.dumps({**example, "disposition": "REFUND-ISSUED"})),
+        _call(),
+        context=shown_example,
     )
     assert copied.fallback and "a copy of the prompt's example" in copied.errors[0]
     note = transfer_note(
@@ -744,12 +764,12 @@ def test_copies_of_the_prompt_example_and_customer_role_play_are_not_used(ctx: T
     assert clean_draft("Customer: okay then", "stop", max_sentences=2, max_words=40) == ""
 
 
-def test_a_summary_lifting_the_prompt_example_counts_as_a_copy(ctx: TaskContext) -> None:
+def test_a_summary_lifting_the_prompt_example_counts_as_a_copy(shown_example: TaskContext) -> None:
     import json as _json
 
     from agent_assist.llm.tasks_summary import _copies
 
-    example = ctx.prompts["summary"].example_assistant
+    example = shown_example.prompts["summary"].example_assistant
     lifted = _json.loads(example)
     lifted["identifiers"] = ["NW9999"]  # a small model changes an identifier, keeps the rest
     assert _copies(lifted, example)
@@ -783,7 +803,10 @@ def test_content_free_list_items_are_dropped_from_a_summary() -> None:
     assert cleaned["reason_for_contact"] == "No" and fields["follow_ups"][0] == "No"
 
 
-def test_a_fact_lifted_from_the_example_is_dropped_and_the_rest_kept(ctx: TaskContext) -> None:
+def test_a_fact_lifted_from_the_example_is_dropped_and_the_rest_kept(
+    shown_example: TaskContext,
+) -> None:
+    ctx = shown_example
     example = json.loads(ctx.prompts["summary"].example_assistant)
     own = {**VALID_SUMMARY, "key_facts": [example["key_facts"][0], "Charged twice for one order"]}
     summary = summarize_call(FakeBackend(json.dumps(own)), _call(), context=ctx)

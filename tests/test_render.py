@@ -136,7 +136,7 @@ SUMMARY = {
     "disposition": "REFUND-ISSUED",
 }
 SUMMARY_READY = CallSummaryReady(
-    "c", json.dumps(SUMMARY), "REFUND-ISSUED", True, False, "smollm2", "llama-cpp", "summary-1", 5.0
+    "c", json.dumps(SUMMARY), "REFUND-ISSUED", True, False, "smollm2", "llama-cpp", "summary-2", 5.0
 )
 NOTE = NoteReady("c", "coaching", "Good empathy. " * 30, "smollm2", "llama-cpp", "coach-1", 3.0)
 STARTED = SuggestionStarted("c", "c:customer:2", "s1")

@@ -63,7 +63,7 @@ def test_recorder_stores_suggestions_summaries_and_notes(db: Database) -> None:
     summary = {"reason_for_contact": "double charge", "disposition": "REFUND-ISSUED"}
     record(
         CallSummaryReady(
-            "c1", json.dumps(summary), "REFUND-ISSUED", True, False, "m", "b", "summary-1", 4.2
+            "c1", json.dumps(summary), "REFUND-ISSUED", True, False, "m", "b", "summary-2", 4.2
         )
     )
     record(NoteReady("c1", "coaching", "Went well: calm.", "m", "b", "coach-1", 1.0))
@@ -86,8 +86,8 @@ def test_recorder_stores_suggestions_summaries_and_notes(db: Database) -> None:
 
     stored = db.summary("c1")
     assert stored is not None and stored.data == summary
-    assert (stored.valid, stored.fallback, stored.prompt_version) == (True, False, "summary-1")
-    record(CallSummaryReady("c1", json.dumps({"x": 1}), "none", False, True, "m", "b", "summary-1", 0.1))
+    assert (stored.valid, stored.fallback, stored.prompt_version) == (True, False, "summary-2")
+    record(CallSummaryReady("c1", json.dumps({"x": 1}), "none", False, True, "m", "b", "summary-2", 0.1))
     again = db.summary("c1")
     assert again is not None and again.fallback and again.data == {"x": 1}  # a newer one replaces it
     assert db.summary("nope") is None

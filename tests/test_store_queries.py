@@ -153,7 +153,7 @@ def record_history(db: Database) -> None:
                     False,
                     "m",
                     "b",
-                    "summary-1",
+                    "summary-2",
                     3.0,
                 )
             )
