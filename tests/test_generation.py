@@ -815,3 +815,14 @@ def test_a_fact_lifted_from_the_example_is_dropped_and_the_rest_kept(
     backend = FakeBackend(json.dumps({**own, "reason_for_contact": example["reason_for_contact"]}))
     copied = summarize_call(backend, _call(), context=ctx)
     assert copied.fallback and len(copied.errors) == 1  # a copy is not retried: the prompt makes it
+
+
+def test_no_retry_when_a_second_answer_would_not_fit_the_summary_budget(ctx: TaskContext) -> None:
+    import dataclasses
+
+    hurried = dataclasses.replace(ctx, limits=dataclasses.replace(ctx.limits, summary_budget_s=0.0))
+    backend = FakeBackend('{"reason_for_contact": "cut off', json.dumps(VALID_SUMMARY))
+    s = summarize_call(backend, _call(), context=hurried)
+    assert s.fallback and s.attempts == 1 and len(backend.requests) == 1
+    assert s.errors[-1] == "no time for a retry: made by rules"
+    assert backend.requests[0].batch_threads == 2  # the call is over: both cores for the prompt

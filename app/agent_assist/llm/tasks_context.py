@@ -67,6 +67,7 @@ class Limits:
     min_similarity: float = 0.45  # ask: weaker hits are not "in the pack" (as live retrieval)
     live_timeout_s: float = 15.0
     summary_timeout_s: float = 40.0
+    summary_budget_s: float = 8.0  # a retry only if a second answer fits in it too
 
 
 @dataclass(frozen=True, slots=True)

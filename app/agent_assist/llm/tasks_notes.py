@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent_assist.domain import FinalUtterance
-from agent_assist.llm.backend import BackendUnavailable, GenerationRequest, LLMBackend
+from agent_assist.llm.backend import (
+    AFTER_CALL_THREADS,
+    BackendUnavailable,
+    GenerationRequest,
+    LLMBackend,
+)
 from agent_assist.llm.tasks_context import (
     TaskContext,
     TextSink,
@@ -98,6 +103,7 @@ def _note(
         max_tokens=template.max_tokens,
         temperature=template.temperature,
         timeout_s=ctx.limits.summary_timeout_s,
+        batch_threads=AFTER_CALL_THREADS if kind == "coaching" else None,
     )
     try:
         result = generate(backend, request, cancel=cancel, on_text=on_text)
