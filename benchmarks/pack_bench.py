@@ -16,6 +16,9 @@ issue 3:
   repeated under new ids) through the whole ``build_index`` (parse, chunk,
   embed, index), in a child process so its peak memory is its own.
 
+Everything is embedded at ``BUILD_PRECISION`` (int8), as ``pack build`` and
+``pack install`` do; queries too, as they follow their index's precision.
+
 Latencies are medians/percentiles over hundreds of queries; throughput is the
 median of repeated builds, because this 2-core machine is noisy.
 """
@@ -43,7 +46,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from benchmarks.abcd_pack import make_abcd_pack  # noqa: E402
 
 from agent_assist.knowledge.chunking import Chunk, chunk_document  # noqa: E402
-from agent_assist.knowledge.embedder import Embedder  # noqa: E402
+from agent_assist.knowledge.embedder import BUILD_PRECISION, Embedder, embedder_id  # noqa: E402
 from agent_assist.knowledge.evaluate import evaluate, load_queries  # noqa: E402
 from agent_assist.knowledge.index import PackIndex, build_index, write_index  # noqa: E402
 from agent_assist.knowledge.loading import load_documents  # noqa: E402
@@ -114,8 +117,9 @@ def _scaled(chunks: list[Chunk], vectors: Any, n: int, seed: int = 7) -> tuple[l
 
 
 def latency(work: Path, sizes: list[int], rounds: int) -> dict[str, Any]:
-    build_embedder = Embedder()
-    query_embedder = Embedder(threads=1)  # live retrieval runs on one thread beside STT
+    build_embedder = Embedder(precision=BUILD_PRECISION)
+    # live retrieval runs on one thread beside STT, at the precision of the index
+    query_embedder = Embedder(threads=1, precision=BUILD_PRECISION)
     chunks, vectors = _corpus_base(build_embedder, work)
     queries = [q.query for q in load_queries(EXAMPLE / "eval" / "queries.csv")]
     abcd_q = load_queries(make_abcd_pack(work / "abcd-q").context_queries)
@@ -132,7 +136,7 @@ def latency(work: Path, sizes: list[int], rounds: int) -> dict[str, Any]:
                 texts,
                 vecs,
                 folder,
-                {"pack": "scale", "version": "1.0.0", "embedder": "x"},
+                {"pack": "scale", "version": "1.0.0", "embedder": build_embedder.id},
                 approximate_above=threshold,
             )
             build_s = time.perf_counter() - started
@@ -189,7 +193,7 @@ def _throughput_pack(work: Path, target_bytes: int) -> Path:
 
 
 def _child_build(root: str, out: str) -> None:
-    embedder = Embedder()
+    embedder = Embedder(precision=BUILD_PRECISION)  # loaded before the clock starts
     started = time.perf_counter()
     info = build_index(Path(root), Path(out), embedder)
     seconds = time.perf_counter() - started
@@ -233,11 +237,14 @@ def main() -> None:
     if args.child_build:
         _child_build(*args.child_build)
         return
-    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count()},
+        "embedder": embedder_id(BUILD_PRECISION),
+    }
     with tempfile.TemporaryDirectory(prefix="pack-bench-") as tmp:
         work = Path(tmp)
         print("quality ...", flush=True)
-        results["quality"] = quality(work, Embedder())
+        results["quality"] = quality(work, Embedder(precision=BUILD_PRECISION))
         print("latency ...", flush=True)
         sizes = [10_000, 100_000] if not args.quick else [10_000]
         results["latency"] = latency(work, sizes, rounds=1 if args.quick else 2)

@@ -67,7 +67,7 @@ def test_example_pack_meets_the_recall_target(index: Any) -> None:
 def test_search_with_a_ready_vector_equals_search(index: Any, embedder: Any) -> None:
     query = "the descaling light stays on"
     by_text = index.search(query, 5)
-    by_vector = index.search_vector(embedder.encode([query]), query, 5)
+    by_vector = index.search_vector(index.embedder.encode([query]), query, 5)
     assert [h.chunk_id for h in by_text] == [h.chunk_id for h in by_vector]
 
 
@@ -109,8 +109,8 @@ def test_large_packs_get_an_approximate_index_that_finds_the_same(
     from agent_assist.knowledge.loading import load_documents
 
     chunks = [c for d in load_documents(EXAMPLE) for c in chunk_document(d)]
-    vectors = embedder.encode([c.embed_text for c in chunks])
-    meta = {"pack": "northwind-home", "version": "1.0.0", "embedder": embedder.id}
+    vectors = index._vectors.reconstruct_n(0, len(index))  # the very vectors of the exact index
+    meta = {"pack": "northwind-home", "version": "1.0.0", "embedder": index.info["embedder"]}
     info = write_index(chunks, vectors, tmp_path / "hnsw", meta, approximate_above=100)
     assert info["faiss"].startswith("hnsw") and info["chunks"] == len(chunks) > 100
     approximate = PackIndex(tmp_path / "hnsw", embedder)
@@ -144,7 +144,7 @@ def test_a_rebuild_reuses_the_vectors_of_unchanged_chunks(
     rebuilt = PackIndex(tmp_path / "v2", embedder)
     hits = rebuilt.search("does descaling run at night", 3)
     assert hits[0].heading_path[-1] == "Night mode"
-    query = embedder.encode(["I was charged twice"])
+    query = index.embedder.encode(["I was charged twice"])  # at the precision the index was built
     a = [(h.chunk_id, round(h.similarity, 5)) for h in index.search_vector(query, "charged twice", 5)]
     b = [(h.chunk_id, round(h.similarity, 5)) for h in rebuilt.search_vector(query, "charged twice", 5)]
     assert a == b and np.isfinite(hits[0].similarity)

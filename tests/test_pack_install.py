@@ -27,7 +27,7 @@ import pytest
 
 from agent_assist.knowledge import installed
 from agent_assist.knowledge.archive import PackError
-from agent_assist.knowledge.embedder import EMBEDDER_ID
+from agent_assist.knowledge.embedder import EMBEDDER_ID, EMBEDDER_IDS
 from agent_assist.knowledge.installed import PackStore, version_key
 from tests.conftest import ROOT
 
@@ -445,10 +445,9 @@ def test_search_merges_packs_and_embeds_the_query_once(
     packs = {p.id: p for p in real_store.list()}
     assert packs[PACK].chunks > 100 and packs["acme-mini"].chunks >= 1
     calls: list[list[str]] = []
-    encode = embedder.encode
-    monkeypatch.setattr(
-        embedder, "encode", lambda texts, **kw: calls.append(texts) or encode(texts, **kw)
-    )
+    int8 = embedder.at("int8")  # the packs were built at int8, so their queries are embedded at it
+    encode = int8.encode
+    monkeypatch.setattr(int8, "encode", lambda texts, **kw: calls.append(texts) or encode(texts, **kw))
     searcher = MultiPackSearcher(real_store.active_indexes(embedder))
     try:
         hits = searcher.search("how do I reset the Zephyr router", 5)
@@ -542,7 +541,7 @@ def test_cli_install_mismatch_and_rebuild(
     code, out, _ = _main(capsys, "pack", "rebuild", mini)
     assert code == 0 and f"rebuilt {mini} 1.1.0" in out and "(unchanged)" in out
     rebuilt = json.loads((cli_home / "packs" / mini / "1.1.0~2" / "index" / "index.json").read_text())
-    assert rebuilt["embedder"] == EMBEDDER_ID and not index.exists()
+    assert rebuilt["embedder"] == EMBEDDER_IDS["int8"] and not index.exists()
     code, out, _ = _main(capsys, "pack", "search", "reset the router", "-k", "2")
     assert code == 0 and out.startswith(f"1. {mini}: router-reset#")
     assert len([line for line in out.splitlines() if line[:1].isdigit()]) == 2

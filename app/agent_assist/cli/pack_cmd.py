@@ -15,6 +15,9 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub: Any) -> None:
+    from agent_assist.cli import pack_eval_cmd, pack_store_cmds
+    from agent_assist.cli.pack_store_cmds import add_precision_option
+
     pack = sub.add_parser(
         "pack",
         help="knowledge packs: validate, build, install, list, remove, rollback, rebuild, search, eval",
@@ -26,6 +29,7 @@ def add_parser(sub: Any) -> None:
     p = commands.add_parser("build", help="validate, chunk, embed and index a pack into a folder")
     p.add_argument("path", type=Path, help="the pack folder")
     p.add_argument("--out", type=Path, help="index folder (default: PATH/.index)")
+    add_precision_option(p)
     p.set_defaults(func=_build)
     p = commands.add_parser("search", help="ranked snippets for a query, with source and score")
     p.add_argument("query")
@@ -35,8 +39,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-k", type=int, default=5, help="how many snippets (default 5)")
     p.add_argument("--mode", choices=("hybrid", "vector", "keyword"), default="hybrid")
     p.set_defaults(func=_search)
-    from agent_assist.cli import pack_eval_cmd, pack_store_cmds
-
     pack_store_cmds.add_parsers(commands)  # install, list, remove, rollback, rebuild
     pack_eval_cmd.add_parser(commands)
 
@@ -82,10 +84,12 @@ def _build(args: argparse.Namespace) -> int:
         )
     out = args.out or root / ".index"
     with progress_bar() as progress:
-        info = build_index(root, out, Embedder(), progress=progress)
+        info = build_index(
+            root, out, Embedder(precision=args.precision), progress=progress, precision=args.precision
+        )
     print(
         f"built {info['pack']} {info['version']}: {info['documents']} documents, {info['chunks']} chunks "
-        f"in {info['build_seconds']} s -> {out}"
+        f"({info['embedder']}) in {info['build_seconds']} s -> {out}"
     )
     return 0
 

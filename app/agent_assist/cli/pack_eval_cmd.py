@@ -20,6 +20,8 @@ MODES = ("hybrid", "vector", "keyword")
 
 
 def add_parser(commands: Any) -> None:
+    from agent_assist.cli.pack_store_cmds import add_precision_option
+
     p = commands.add_parser(
         "eval", help="score retrieval on a queries file: recall@1/3/5, MRR, latency, misses"
     )
@@ -38,6 +40,7 @@ def add_parser(commands: Any) -> None:
         "--fail-under", type=float, metavar="R", help="exit 1 when hybrid recall@3 is below R (e.g. 0.9)"
     )
     p.add_argument("--misses", type=int, default=10, help="how many misses to list (default 10)")
+    add_precision_option(p)  # for a pack folder; a built index is queried at its own precision
     p.set_defaults(func=_eval)
 
 
@@ -58,11 +61,11 @@ def _eval(args: argparse.Namespace) -> int:
             "give the pack folder, or a folder made by `agent-assist pack build`",
         )
     with tempfile.TemporaryDirectory(prefix="agent-assist-eval-") as tmp:
-        _build(root, Path(tmp))
+        _build(root, Path(tmp), args.precision)
         return _run(args, Path(tmp), queries, queries_path)
 
 
-def _build(root: Path, out: Path) -> None:
+def _build(root: Path, out: Path, precision: Any) -> None:
     from agent_assist.cli.pack_store_cmds import progress_bar
     from agent_assist.errors import PackError
     from agent_assist.knowledge.embedder import Embedder
@@ -77,7 +80,7 @@ def _build(root: Path, out: Path) -> None:
             "fix them (pack validate) and eval again",
         )
     with progress_bar() as progress:
-        build_index(root, out, Embedder(), progress=progress)
+        build_index(root, out, Embedder(precision=precision), progress=progress, precision=precision)
 
 
 def _run(args: argparse.Namespace, folder: Path, queries: list[Any], queries_path: Path) -> int:
@@ -97,7 +100,7 @@ def _run(args: argparse.Namespace, folder: Path, queries: list[Any], queries_pat
         index.close()
     print(
         f"{index.info['pack']} {index.info['version']}: {len(queries)} queries from {queries_path}, "
-        f"{index.info['chunks']} chunks"
+        f"{index.info['chunks']} chunks, embedded by {index.info.get('embedder')}"
     )
     print(
         f"{'mode':8} {'R@1':>5} {'R@3':>5} {'R@5':>5} {'MRR':>5} {'sec@3':>6} {'p50 ms':>7} {'p95 ms':>7}"

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parsers", "progress_bar"]
+__all__ = ["add_parsers", "add_precision_option", "progress_bar"]
 
 
 def add_parsers(commands: Any) -> None:
@@ -24,6 +24,7 @@ def add_parsers(commands: Any) -> None:
     p.add_argument(
         "--reinstall", action="store_true", help="replace a version that is already installed"
     )
+    add_precision_option(p)
     p.set_defaults(func=_install)
     p = commands.add_parser("list", help="installed packs: active version, kept versions, chunks")
     p.set_defaults(func=_list)
@@ -40,7 +41,19 @@ def add_parsers(commands: Any) -> None:
         "rebuild", help="re-index a pack's active version (after an embedder change)"
     )
     p.add_argument("pack_id", metavar="ID")
+    add_precision_option(p)
     p.set_defaults(func=_rebuild)
+
+
+def add_precision_option(parser: Any) -> None:
+    """``--precision int8|fp32`` for the commands that build an index (see ``knowledge.embedder``)."""
+    parser.add_argument(
+        "--precision",
+        choices=("int8", "fp32"),
+        default="int8",
+        help="embedding precision of the index: int8 (default; ~2x faster builds, same retrieval "
+        "quality measured) or fp32 (the model's exact vectors); searches follow the index",
+    )
 
 
 @contextmanager
@@ -68,7 +81,13 @@ def _install(args: argparse.Namespace) -> int:
 
     store = PackStore()
     with progress_bar() as progress:
-        pack = store.install(args.path, Embedder(), reinstall=args.reinstall, progress=progress)
+        pack = store.install(
+            args.path,
+            Embedder(precision=args.precision),
+            reinstall=args.reinstall,
+            progress=progress,
+            precision=args.precision,
+        )
     _print_change("installed", pack)
     return 0
 
@@ -79,7 +98,9 @@ def _rebuild(args: argparse.Namespace) -> int:
 
     store = PackStore()
     with progress_bar() as progress:
-        pack = store.rebuild(args.pack_id, Embedder(), progress=progress)
+        pack = store.rebuild(
+            args.pack_id, Embedder(precision=args.precision), progress=progress, precision=args.precision
+        )
     _print_change("rebuilt", pack)
     return 0
 
@@ -103,9 +124,16 @@ def _list(args: argparse.Namespace) -> int:
     if not packs:
         print("no packs installed (add one with `agent-assist pack install PATH`)")
         return 0
-    rows = [("ID", "ACTIVE", "KEPT VERSIONS", "CHUNKS", "INSTALLED")]
+    rows = [("ID", "ACTIVE", "KEPT VERSIONS", "CHUNKS", "INSTALLED", "EMBEDDER")]
     rows += [
-        (p.id, p.version, ", ".join(p.versions), str(p.chunks), p.installed_at.replace("T", " ")[:16])
+        (
+            p.id,
+            p.version,
+            ", ".join(p.versions),
+            str(p.chunks),
+            p.installed_at.replace("T", " ")[:16],
+            p.embedder,  # all-minilm-l6-v2 alone: fp32, made before int8 (`pack rebuild ID` for int8)
+        )
         for p in packs
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_assist.knowledge.archive import PackError, unpack_zip
-from agent_assist.knowledge.embedder import Embedder
+from agent_assist.knowledge.embedder import BUILD_PRECISION, Embedder, Precision
 from agent_assist.knowledge.index import PackIndex, build_index
 from agent_assist.knowledge.multi import check_embedder
 from agent_assist.knowledge.validate import validate_pack
@@ -163,10 +163,12 @@ class PackStore:
         )
 
     def active_indexes(self, embedder: Embedder) -> builtins.list[PackIndex]:
-        """Open the active index of every installed pack (one shared query embedding).
+        """Open the active index of every installed pack (one query embedding per precision).
 
         Raises ``PackError`` naming the folder and ``pack rebuild ID`` when an
-        index was built by another embedder. The caller closes the indexes.
+        index was built by an embedder ``embedder`` cannot query (another model);
+        an index of the other precision is queried at it (``PackIndex``). The
+        caller closes the indexes.
         """
         opened: builtins.list[PackIndex] = []
         try:
@@ -189,11 +191,13 @@ class PackStore:
         *,
         reinstall: bool = False,
         progress: Progress | None = None,
+        precision: Precision = BUILD_PRECISION,
     ) -> InstalledPack:
         """Validate, copy and index a pack folder or ``.zip``, then make it active.
 
         Any failure leaves the installed set as it was. A kept version is
-        refused unless ``reinstall``.
+        refused unless ``reinstall``. ``precision``: of the index's vectors
+        (``index.build_index``).
         """
         with self._locked():
             stage = Path(tempfile.mkdtemp(prefix="install-", dir=self.staging))
@@ -219,18 +223,32 @@ class PackStore:
                 earlier = [  # unchanged chunks keep their vectors (same embedder only)
                     self.root / pack_id / meta["folder"] / "index" for meta in entry["versions"].values()
                 ]
-                build_index(pack_dir, stage / "index", embedder, progress=progress, reuse=earlier)
+                build_index(
+                    pack_dir,
+                    stage / "index",
+                    embedder,
+                    progress=progress,
+                    reuse=earlier,
+                    precision=precision,
+                )
                 return self._commit_install(state, entry, stage, pack_id, version, str(manifest["name"]))
             finally:
                 shutil.rmtree(stage, ignore_errors=True)
 
     def rebuild(
-        self, pack_id: str, embedder: Embedder, *, progress: Progress | None = None
+        self,
+        pack_id: str,
+        embedder: Embedder,
+        *,
+        progress: Progress | None = None,
+        precision: Precision = BUILD_PRECISION,
     ) -> InstalledPack:
-        """Re-index the active version from its kept copy (e.g. after an embedder change)."""
+        """Re-index the active version from its kept copy (after an embedder change; to int8)."""
         entry = self._entry(self._state(), pack_id)
         folder = self.root / pack_id / entry["versions"][entry["active"]]["folder"]
-        return self.install(folder / "pack", embedder, reinstall=True, progress=progress)
+        return self.install(
+            folder / "pack", embedder, reinstall=True, progress=progress, precision=precision
+        )
 
     def rollback(self, pack_id: str, to: str | None = None) -> InstalledPack:
         """Activate ``to``, or the highest kept version below the active one."""

@@ -88,17 +88,20 @@ class SharedEmbedder:
 
 
 def check_built(folder: Path, fix: str) -> None:
-    """``folder`` is an index built by this embedder, else a ``UserError``/``PackError``."""
-    from agent_assist.knowledge.embedder import EMBEDDER_ID
+    """``folder`` is an index built by this model (either precision), else a ``UserError``/``PackError``.
+
+    Cheap (no model loads); ``multi.check_embedder`` checks again when the
+    index opens, against what the loaded embedder can really run.
+    """
+    from agent_assist.knowledge.embedder import EMBEDDER_IDS
 
     try:
         info = json.loads((folder / "index.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise UserError(f"{folder} is not a built pack index", fix) from None
-    if info.get("embedder") != EMBEDDER_ID:
-        raise PackError(
-            f"{folder} was built with embedder '{info.get('embedder')}', not '{EMBEDDER_ID}'", fix
-        )
+    if info.get("embedder") not in EMBEDDER_IDS.values():
+        known = "' or '".join(EMBEDDER_IDS.values())
+        raise PackError(f"{folder} was built with embedder '{info.get('embedder')}', not '{known}'", fix)
 
 
 def resolve_knowledge(
@@ -183,10 +186,12 @@ def open_searcher(folder: Path | None, embedder: Embedder) -> PackIndex | MultiP
     """
     from agent_assist.knowledge.index import PackIndex
     from agent_assist.knowledge.installed import PackStore
-    from agent_assist.knowledge.multi import MultiPackSearcher
+    from agent_assist.knowledge.multi import MultiPackSearcher, check_embedder
 
     if folder is not None:
-        check_built(folder, f"build it: `agent-assist pack build PACK --out {folder}`")
+        fix = f"build it: `agent-assist pack build PACK --out {folder}`"
+        check_built(folder, fix)
+        check_embedder(folder, embedder, fix)  # e.g. an int8 index where only torch runs
         return PackIndex(folder, embedder)
     indexes = PackStore().active_indexes(embedder)
     if not indexes:
