@@ -59,21 +59,29 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   step "installing CPU-only PyTorch ($TORCH_SPEC)"
   "${PIP[@]}" "$TORCH_SPEC"
 fi
-if ! .venv/bin/python -c 'import llama_cpp' 2>/dev/null; then
-  # Source-only on PyPI: compiles llama.cpp for this machine (6-8 min on 2 cores). Not
-  # -march=native: on a CPU that advertises AMX inside a VM or sandbox that does not
-  # grant it, a native build dies with SIGILL on the first long prompt. AVX2+FMA+F16C
-  # (every office PC of the last ten years), plus the AVX-512 extensions this CPU
-  # lists (measured 10-20% faster prompt evaluation), never AMX; CMAKE_ARGS overrides.
+# Source-only on PyPI: compiles llama.cpp for this machine (6-8 min on 2 cores). Not
+# -march=native: on a CPU that advertises AMX inside a VM or sandbox that does not grant
+# it, a native build dies with SIGILL on the first long prompt. Only the SIMD extensions
+# /proc/cpuinfo lists (AVX2/FMA/F16C and AVX-512 measured 10-20% faster), never AMX;
+# CMAKE_ARGS overrides. The flags are stamped in .venv: a different set (another CPU, or
+# an older native build) rebuilds.
+flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
+ggml="-DGGML_NATIVE=OFF"
+for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C avx512f:AVX512 avx512vbmi:AVX512_VBMI \
+    avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 avx_vnni:AVX_VNNI; do
+  case " $flags " in
+    *" ${pair%%:*} "*) ggml="$ggml -DGGML_${pair##*:}=ON" ;;
+    *) ggml="$ggml -DGGML_${pair##*:}=OFF" ;;
+  esac
+done
+LLAMA_ARGS="${CMAKE_ARGS:-$ggml -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF}"
+LLAMA_STAMP=.venv/llama-cpp-build-args
+if ! .venv/bin/python -c 'import llama_cpp' 2>/dev/null \
+    || [ "$(cat "$LLAMA_STAMP" 2>/dev/null)" != "$LLAMA_ARGS" ]; then
   step "building llama-cpp-python (the local LLM runtime; compiles, 6-8 minutes)"
-  ggml="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
-  flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
-  for pair in avx512f:AVX512 avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 \
-      avx_vnni:AVX_VNNI; do
-    case " $flags " in *" ${pair%%:*} "*) ggml="$ggml -DGGML_${pair##*:}=ON" ;; esac
-  done
-  CMAKE_ARGS="${CMAKE_ARGS:-$ggml -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF}" \
-    "${PIP[@]}" --no-cache-dir "llama-cpp-python"
+  CMAKE_ARGS="$LLAMA_ARGS" "${PIP[@]}" --no-cache-dir --force-reinstall --no-deps "llama-cpp-python"
+  "${PIP[@]}" "llama-cpp-python"  # its pure-Python dependencies
+  printf '%s' "$LLAMA_ARGS" > "$LLAMA_STAMP"
 fi
 EXTRAS=models
 [ "$WITH_TESTS" = 1 ] && EXTRAS=models,test

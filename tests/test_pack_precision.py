@@ -152,6 +152,10 @@ def test_an_int8_index_is_refused_where_int8_cannot_run(
         check_embedder(tmp_path / "int8", fp32_only, "rebuild it: `agent-assist pack rebuild acme-mini`")
     assert INT8 in err.value.message and "pack rebuild acme-mini" in (err.value.fix or "")
     assert check_embedder(tmp_path / "int8", embedder, "-")["embedder"] == INT8
+    from agent_assist.knowledge.index import PackIndex
+
+    with pytest.raises(PackError, match="cannot run on this machine"):  # never fp32 queries silently
+        PackIndex(tmp_path / "int8", fp32_only)
     info = build_index(mini, tmp_path / "fallback", fp32_only)  # builds at what it can, and says so
     assert info["embedder"] == FP32
 

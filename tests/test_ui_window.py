@@ -356,7 +356,9 @@ def test_placement_docks_right_first_then_restores_what_was_saved(
     assert _reopened(make_window, state_file, qtbot).geometry() == placed
     damaged = tmp_path / "damaged.toml"
     damaged.write_text('[sidebar]\ngeometry = "not a geometry"\n')
-    assert _reopened(make_window, damaged, qtbot).geometry().right() == area.right()  # docked again
+    docked = _reopened(make_window, damaged, qtbot)  # docked again, its frame on the screen
+    qtbot.waitUntil(lambda: docked.frameGeometry().right() == area.right())
+    assert area.contains(docked.frameGeometry())
 
 
 def test_a_geometry_off_every_screen_comes_back_onto_the_screen(

@@ -169,7 +169,7 @@ class Embedder:
     def _sibling(self, precision: Precision) -> Embedder | None:
         try:
             return Embedder(self.path, backend="onnx", threads=self.threads, precision=precision)
-        except ImportError as exc:
+        except Exception as exc:  # no ONNX Runtime, a failed quantisation, a full disk
             log.warning("cannot embed at %s here (%s)", precision, exc)
             return None
 

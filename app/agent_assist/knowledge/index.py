@@ -40,8 +40,9 @@ import numpy as np
 import numpy.typing as npt
 import sqlite_utils
 
+from agent_assist.errors import PackError
 from agent_assist.knowledge.chunking import Chunk, chunk_document
-from agent_assist.knowledge.embedder import BUILD_PRECISION, Embedder, Precision
+from agent_assist.knowledge.embedder import BUILD_PRECISION, EMBEDDER_IDS, Embedder, Precision
 from agent_assist.knowledge.loading import load_documents
 
 __all__ = [
@@ -255,7 +256,16 @@ class PackIndex:
 
         self.folder = folder
         self.info = json.loads((folder / "index.json").read_text())
-        self.embedder = embedder.for_index(self.info.get("embedder")) or embedder
+        built_by = self.info.get("embedder")
+        follows = embedder.for_index(built_by)
+        if follows is None and built_by in EMBEDDER_IDS.values():
+            # the index's own precision cannot run here: the other one's vectors
+            # would rank it wrongly without a word
+            raise PackError(
+                f"{folder} was embedded as {built_by}, which cannot run on this machine",
+                "rebuild it: `agent-assist pack rebuild ID --precision fp32`",
+            )
+        self.embedder = follows or embedder
         self._vectors: Any = faiss.read_index(str(folder / "vectors.faiss"))
         if self.info.get("faiss", "flat").startswith("hnsw"):
             hnsw: Any = faiss.downcast_index(self._vectors)

@@ -164,9 +164,12 @@ def summarize_call(
         errors.append(f"attempt {attempts} (seed {attempt_seed}): " + "; ".join(problems[:5]))
         if copied:  # the prompt, not the seed, makes a copy: measured 6 of 6 seeds copied again
             break
-        if 2 * (time.perf_counter() - began) > ctx.limits.summary_budget_s:
+        # A retry sends the same prompt, whose evaluation llama.cpp keeps: it costs
+        # about the first answer's generation time, not its prompt time.
+        generating_s = result.total_s - (result.first_token_s or 0.0)
+        if time.perf_counter() - began + generating_s > ctx.limits.summary_budget_s:
             errors.append("no time for a retry: made by rules")
-            break  # the agent waits for the wrap-up: rules now beat a model answer in 8 s more
+            break  # the agent waits for the wrap-up: rules now beat a late model answer
         temperature = max(temperature, 0.5)
     fields = rule_based_summary(transcript, codes, choices)
     return _summary(fields, call_id, False, True, attempts, errors, model, backend_name,

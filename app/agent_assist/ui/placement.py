@@ -109,6 +109,11 @@ class WindowPlacement(QObject):
         width = DEFAULT_WIDTH
         left = area.left() if self.snap_edge == "left" else area.right() - width + 1
         self._window.setGeometry(left, area.top(), width, area.height())
+        # setGeometry sizes the body: the window manager's frame comes on top of it
+        if self._window.isVisible():
+            self.clamp()
+        else:
+            self._clamp_on_show = True
 
     def dock_right(self) -> None:
         self.snap_edge = "right"
