@@ -327,3 +327,25 @@ os._exit(0)  # no close, no header patch: as if killed
     assert sf.info(str(wav)).frames == 12000
     head = wav.read_bytes()[:44]
     assert struct.unpack("<I", head[40:44])[0] == 24000 and struct.unpack("<I", head[4:8])[0] == 24036
+
+
+def test_changed_privacy_settings_reach_a_running_engine(tmp_path: Path) -> None:
+    with Database.open() as db:
+        _call(db, "stale", datetime.now(UTC) - timedelta(days=45), "a stale refund")
+    engine = AssistEngine(
+        EngineOptions(use_llm=False, knowledge=False, retention_days=0),
+        EventBus(),
+        decoder_factory=lambda o: NullDecoder(),
+    )
+    engine.load()
+    try:
+        assert engine.privacy.retention is None and not engine.privacy.store_audio
+        engine.set_privacy(True, 30)  # the agent turns audio on; IT shortens retention
+        timer = engine.privacy.retention
+        assert engine.privacy.store_audio and timer is not None
+        assert timer.wait_runs(1, 10) and timer.runs[0].calls == ("stale",)  # purged at once
+        engine.set_privacy(False, 0)  # a legal hold: keep everything from now on
+        assert engine.privacy.retention is None and not timer._thread.is_alive()
+        assert not engine.privacy.store_audio
+    finally:
+        engine.close()

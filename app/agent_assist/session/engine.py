@@ -310,6 +310,11 @@ class AssistEngine:
             call.reason = reason
             call.wake.set()
 
+    def set_privacy(self, store_audio: bool, retention_days: int) -> None:
+        """Apply changed privacy settings (``privacy.store_audio`` from the next call;
+        a new retention purges at once). May join a thread: not on the GUI thread."""
+        self.privacy.update(store_audio and self.options.store, retention_days)
+
     def set_muted(self, speaker: Speaker, muted: bool) -> None:
         """Mute ``speaker``'s channel of the current call (not transcribed, not stored).
 

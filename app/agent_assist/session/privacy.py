@@ -186,6 +186,21 @@ class Privacy:
             self.retention = RetentionTimer(database, self.retention_days)
             self.retention.start()
 
+    def update(self, store_audio: bool, retention_days: int) -> None:
+        """New settings, for the calls that start from now on; a changed retention
+        restarts the purge (at once, then daily; 0 stops it). Joins the old timer:
+        call it off the GUI thread."""
+        self.store_audio = store_audio
+        if retention_days == self.retention_days:
+            return
+        self.retention_days = retention_days
+        old, self.retention = self.retention, None
+        if old is not None:
+            old.close()
+        if retention_days > 0 and self._database is not None:
+            self.retention = RetentionTimer(self._database, retention_days)
+            self.retention.start()
+
     def tee(self, source: AudioSource) -> AudioSource:
         """``source`` wrapped to record its audio, or ``source`` itself when audio is not kept."""
         if not self.store_audio or self._database is None:

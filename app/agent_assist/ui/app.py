@@ -153,6 +153,7 @@ def run_app(options: GuiOptions) -> int:
         tray.hide_on_close(window, controller.shutdown)  # no tray: closing quits
         controller.quit_ready.connect(app.quit)
         install_shortcuts(window, controller, settings)
+        _follow_privacy(settings, controller)
         controller.start_engine()
         if options.exit_after is not None:
             QtCore.QTimer.singleShot(
@@ -252,6 +253,22 @@ def _finish(window: Any, options: GuiOptions, controller: Any) -> None:
         else:
             print(f"screenshot saved: {options.screenshot}", file=sys.stderr)
     controller.shutdown()
+
+
+def _follow_privacy(settings: Any, controller: Any) -> None:
+    """A changed privacy setting (Settings page, ``config set`` + reload, a new IT
+    policy) reaches the running engine, on the I/O pool (it may join a thread)."""
+
+    def changed(key: str, _value: object) -> None:
+        if not key.startswith("privacy."):
+            return
+        store_audio = bool(settings.get("privacy.store_audio"))
+        days = int(settings.get("privacy.retention_days") or 0)
+        with contextlib.suppress(RuntimeError):  # the app is closing: the pool is shut
+            controller.run_io(lambda: controller.engine.set_privacy(store_audio, days))
+
+    unsubscribe = settings.subscribe(changed)
+    controller.quit_ready.connect(unsubscribe)
 
 
 def _raise(window: Any) -> None:
