@@ -46,14 +46,20 @@ def build_call(engine: AssistEngine, source: AudioSource, decoder: Decoder) -> C
     pipe = pipeline_room.CallPipeline(source, decoder, engine.bus, **kwargs)
     engine.privacy.attach(source, pipe)
     retriever = None
-    if o.knowledge and engine.models.slots["knowledge"].status.state != "down":
-        hooks = [
-            getattr(w, name, None) for w in engine._extras for name in ("current_intent", "intent_label")
-        ]
-        retriever = LiveRetriever(
-            engine.open_searcher, engine._lanes["retrieval"], clock=engine.clock,
-            current_intent=next((h for h in hooks if callable(h)), None),
-        )  # fmt: skip
+    try:
+        if o.knowledge and engine.models.slots["knowledge"].status.state != "down":
+            hooks = [
+                getattr(w, name, None)
+                for w in engine._extras
+                for name in ("current_intent", "intent_label")
+            ]
+            retriever = LiveRetriever(
+                engine.open_searcher, engine._lanes["retrieval"], clock=engine.clock,
+                current_intent=next((h for h in hooks if callable(h)), None),
+            )  # fmt: skip
+    except BaseException:
+        engine.privacy.detach(pipe.call_id)  # the audio writer started in attach: stop it
+        raise
     return CallRun(pipe, retriever, pipe.call_id)
 
 

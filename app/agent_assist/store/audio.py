@@ -176,6 +176,7 @@ class CallAudioWriter:
         self._queue: queue.Queue[_Item] = queue.Queue(max_queue)
         self._on_error = on_error
         self._closed = False
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"audio-{path.stem}", daemon=True)
         self._thread.start()
 
@@ -217,6 +218,7 @@ class CallAudioWriter:
         if self._closed:
             return
         self._closed = True
+        self._stop.set()  # seen after the next batch even if the queue stays full
         try:
             self._queue.put(None, timeout=timeout)
         except queue.Full:
@@ -247,7 +249,7 @@ class CallAudioWriter:
             with contextlib.suppress(queue.Empty):
                 while len(items) < 256:
                     items.append(self._queue.get_nowait())
-            closing = None in items
+            closing = None in items or (self._stop.is_set() and self._queue.empty())
             synced = [item for item in items if isinstance(item, threading.Event)]
             if self.error is None and out is not None and file is not None:
                 try:
