@@ -119,6 +119,7 @@ class X11Backend:
         try:
             return future.result(timeout=REPLY_TIMEOUT_S)
         except TimeoutError as err:
+            future.cancel()  # not run later: a late grab would hold a key nobody listens to
             raise HotkeysUnavailable("the X server did not answer") from err
         except _CONNECTION_ERRORS as err:
             raise HotkeysUnavailable(f"the X connection failed: {err}") from err
@@ -142,7 +143,8 @@ class X11Backend:
                     _fn, future = self._calls.get_nowait()
                 except queue.Empty:
                     break
-                future.set_exception(HotkeysUnavailable("the X11 shortcut listener has stopped"))
+                if future.set_running_or_notify_cancel():  # else cancelled: nobody waits
+                    future.set_exception(HotkeysUnavailable("the X11 shortcut listener has stopped"))
             with contextlib.suppress(*_CONNECTION_ERRORS):
                 self._display.close()
 
@@ -152,6 +154,8 @@ class X11Backend:
                 fn, future = self._calls.get_nowait()
             except queue.Empty:
                 return
+            if not future.set_running_or_notify_cancel():
+                continue  # its caller gave up waiting
             try:
                 future.set_result(fn())
             except Exception as err:  # the caller re-raises it on the GUI thread
