@@ -70,7 +70,7 @@ from agent_assist.domain import (
 )  # fmt: skip
 from agent_assist.errors import UserError
 from agent_assist.events import EventBus
-from agent_assist.llm.backend import BackendState, LLMBackend
+from agent_assist.llm.backend import AFTER_CALL_THREADS, BackendState, LLMBackend
 from agent_assist.llm.tasks import Answer, Cancelled, Searcher, Suggestion, ask, suggest_reply
 from agent_assist.llm.tasks_context import TaskContext
 from agent_assist.llm.tasks_notes import Note, coaching_note, transfer_note
@@ -203,9 +203,17 @@ class GenerationWorker:
             elif job.kind == "ask":
                 self._resolve(job, self._ask(job))
             else:
-                note = (coaching_note if job.kind == "coaching" else transfer_note)(
-                    self.backend, job.turns, call_id=job.call_id, context=self.context, cancel=job.cancel
-                )
+                note = (
+                    coaching_note(
+                        self.backend, job.turns, call_id=job.call_id, context=self.context,
+                        cancel=job.cancel, batch_threads=self._after_call_threads(),
+                    )
+                    if job.kind == "coaching"
+                    else transfer_note(
+                        self.backend, job.turns, call_id=job.call_id, context=self.context,
+                        cancel=job.cancel,
+                    )
+                )  # fmt: skip
                 self._backend_seen(note.backend_error)
                 if note.text:
                     self.bus.publish(NoteReady(job.call_id, note.kind, note.text, note.model,
@@ -259,10 +267,18 @@ class GenerationWorker:
             )
         )  # fmt: skip
 
+    def _after_call_threads(self) -> int | None:
+        """Both cores for an end-of-call prompt, unless the next call is already live
+        (its speech would fight two spinning threads)."""
+        with self._jobs.lock:
+            live = any(call_id not in self._ended for call_id in self._turns)
+        return None if live else AFTER_CALL_THREADS
+
     def _summary(self, job: Job) -> None:
         summary = summarize_call(
-            self.backend, job.turns, call_id=job.call_id, context=self.context, cancel=job.cancel
-        )
+            self.backend, job.turns, call_id=job.call_id, context=self.context, cancel=job.cancel,
+            batch_threads=self._after_call_threads(),
+        )  # fmt: skip
         self._backend_seen(summary.backend_error)
         self.stats.summaries += 1
         self.stats.summary_fallbacks += summary.fallback

@@ -64,9 +64,10 @@ def coaching_note(
     context: TaskContext | None = None,
     cancel: threading.Event | None = None,
     on_text: TextSink | None = None,
+    batch_threads: int | None = AFTER_CALL_THREADS,
 ) -> Note:
     """What went well and what to improve, for the agent, from the finished call."""
-    return _note("coaching", backend, transcript, call_id, context, cancel, on_text)
+    return _note("coaching", backend, transcript, call_id, context, cancel, on_text, batch_threads)
 
 
 def transfer_note(
@@ -90,6 +91,7 @@ def _note(
     context: TaskContext | None,
     cancel: threading.Event | None,
     on_text: TextSink | None,
+    batch_threads: int | None = None,
 ) -> Note:
     ctx = context or TaskContext.load()
     template = ctx.prompts["coach" if kind == "coaching" else "transfer"]
@@ -103,7 +105,7 @@ def _note(
         max_tokens=template.max_tokens,
         temperature=template.temperature,
         timeout_s=ctx.limits.summary_timeout_s,
-        batch_threads=AFTER_CALL_THREADS if kind == "coaching" else None,
+        batch_threads=batch_threads,
     )
     try:
         result = generate(backend, request, cancel=cancel, on_text=on_text)

@@ -104,8 +104,11 @@ def summarize_call(
     context: TaskContext | None = None,
     cancel: threading.Event | None = None,
     seed: int = 1,
+    batch_threads: int | None = AFTER_CALL_THREADS,
 ) -> CallSummary:
-    """The schema-valid summary of the call ``transcript`` (see the module doc)."""
+    """The schema-valid summary of the call ``transcript`` (see the module doc).
+
+    ``batch_threads``: prompt threads (None: the backend's own, as during a call)."""
     ctx = context or TaskContext.load()
     choices = ctx.dispositions if dispositions is None else tuple(dispositions)
     codes = tuple(d.code for d in choices)
@@ -131,7 +134,7 @@ def summarize_call(
             json_schema=schema,
             seed=attempt_seed,
             timeout_s=ctx.limits.summary_timeout_s,
-            batch_threads=AFTER_CALL_THREADS,
+            batch_threads=batch_threads,
         )
         try:
             result = generate(backend, request, cancel=cancel)
