@@ -323,6 +323,8 @@ os._exit(0)  # no close, no header patch: as if killed
         assert db.interrupted == ("cut",)
         call = db.get_call("cut")
         assert call is not None and call.audio_path == str(wav)
+    with Database.open(path) as db:  # as the engine's open after the sidebar's history's
+        assert db.interrupted == ()
         assert repair_interrupted(db) == 1
     assert sf.info(str(wav)).frames == 12000
     head = wav.read_bytes()[:44]

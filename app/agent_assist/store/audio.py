@@ -333,17 +333,17 @@ def repair_wav(path: Path) -> bool:
 
 
 def repair_interrupted(database: Database) -> int:
-    """``repair_wav`` the audio of the calls this open found ``interrupted``; how many were patched."""
-    ids = list(database.interrupted)
-    if not ids:
-        return 0
+    """``repair_wav`` the audio of every ``interrupted`` call; how many were patched.
+
+    Every one, not only those this open marked: another open in the same process
+    (the sidebar's history) may have marked them first. A whole file is left as
+    it is, so this is cheap, and crashes are rare.
+    """
     with database.translating():
         rows = (
             database.connection()
             .execute(
-                f"SELECT audio_path FROM calls WHERE audio_path IS NOT NULL"
-                f" AND id IN ({', '.join('?' * len(ids))})",
-                ids,
+                "SELECT audio_path FROM calls WHERE audio_path IS NOT NULL AND status = 'interrupted'"
             )
             .fetchall()
         )
