@@ -54,6 +54,7 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
@@ -401,13 +402,40 @@ def _owner_alive(pid: object, host: object) -> bool:
     """Whether another process that recorded a call still runs (on this host)."""
     if not isinstance(pid, int) or host != socket.gethostname() or pid == os.getpid():
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if sys.platform == "win32":
+        return _windows_process_alive(pid)
+    else:  # a platform branch: mypy checks each OS's own
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # it exists, under another user
+        return True
+
+
+if sys.platform == "win32":
+
+    def _windows_process_alive(pid: int) -> bool:
+        """Windows has no signal 0: ``os.kill(pid, 0)`` would send CTRL_C_EVENT. Ask
+        for the process's exit code instead (259, STILL_ACTIVE, while it runs)."""
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return bool(kernel32.GetLastError() == 5)  # ERROR_ACCESS_DENIED: another user's
+        try:
+            code = ctypes.c_ulong()
+            ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+            return bool(ok) and code.value == 259
+        finally:
+            kernel32.CloseHandle(handle)
+
+else:
+
+    def _windows_process_alive(pid: int) -> bool:
         return False
-    except PermissionError:
-        return True  # it exists, under another user
-    return True
 
 
 _CALLS_SQL = (
