@@ -108,8 +108,7 @@ def privacy_settings() -> tuple[bool, int]:
     sidebar does (a broken policy stops the command, as it stops the app)."""
     from agent_assist.config import Settings
 
-    settings = Settings.load()
-    return bool(settings.get("privacy.store_audio")), int(settings.get("privacy.retention_days") or 0)
+    return Settings.load().privacy()
 
 
 def run_call(

@@ -41,6 +41,7 @@ def engine_options(args: argparse.Namespace, *, demo: bool, settings: Any = None
     values: dict[str, Any] = {}
     if settings is not None:
         server = settings.get("llm.backend") == "server"
+        store_audio, retention_days = settings.privacy()
         values = {
             "speech.model": settings.get("speech.model") or base.stt_model,
             "speech.language": settings.get("speech.language") or base.language,
@@ -48,8 +49,8 @@ def engine_options(args: argparse.Namespace, *, demo: bool, settings: Any = None
             "llm.model": settings.get("llm.model") or None,
             "llm.server_url": (settings.get("llm.server_url") or None) if server else None,
             "knowledge.enabled": bool(settings.get("knowledge.enabled")),
-            "privacy.store_audio": bool(settings.get("privacy.store_audio")),
-            "privacy.retention_days": int(settings.get("privacy.retention_days") or 0),
+            "privacy.store_audio": store_audio,
+            "privacy.retention_days": retention_days,
         }
     overrides = {
         "speech.model": getattr(args, "model", None)

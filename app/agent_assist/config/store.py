@@ -116,6 +116,10 @@ class Settings:
         log.warning("%s", self.warnings[-1])
 
     # ---- reading -------------------------------------------------------
+    def privacy(self) -> tuple[bool, int]:
+        """(``privacy.store_audio``, ``privacy.retention_days``): what every engine honours."""
+        return bool(self.get("privacy.store_audio")), int(self.get("privacy.retention_days") or 0)
+
     def get(self, key: str) -> Any:
         """The effective value of ``key``; ``ConfigError`` for a key the app does not know."""
         setting = self.setting(key)

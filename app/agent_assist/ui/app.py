@@ -262,8 +262,7 @@ def _follow_privacy(settings: Any, controller: Any) -> None:
     def changed(key: str, _value: object) -> None:
         if not key.startswith("privacy."):
             return
-        store_audio = bool(settings.get("privacy.store_audio"))
-        days = int(settings.get("privacy.retention_days") or 0)
+        store_audio, days = settings.privacy()
         with contextlib.suppress(RuntimeError):  # the app is closing: the pool is shut
             controller.run_io(lambda: controller.engine.set_privacy(store_audio, days))
 
