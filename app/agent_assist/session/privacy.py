@@ -62,10 +62,11 @@ class _TeeSink:
     def put(self, chunk: AudioChunk) -> None:
         writer = self._owner.writer
         if writer is not None:
+            kept = chunk
             if chunk.speaker in self._owner.muted():  # what the pipeline hears: silence
-                chunk = AudioChunk(chunk.speaker, np.zeros_like(chunk.samples), chunk.start)
-            writer.put(chunk)
-        self._sink.put(chunk)
+                kept = AudioChunk(chunk.speaker, np.zeros_like(chunk.samples), chunk.start)
+            writer.put(kept)
+        self._sink.put(chunk)  # the pipeline's sink silences a muted chunk itself
 
     def status(self, speaker: Speaker, device: str, state: DeviceState, detail: str = "") -> None:
         self._sink.status(speaker, device, state, detail)
