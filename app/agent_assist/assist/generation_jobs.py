@@ -1,8 +1,12 @@
 """The generation worker's job queue: priorities, supersession, preemption.
 
 Priorities: ``LIVE`` (reply suggestions) before ``ON_DEMAND`` (transfer
-note, ask) before ``BACKGROUND`` (summary, coaching note); first come first
-served within one. A stale job is not removed from the heap but marked
+note, ask) before ``BACKGROUND`` (summary, coaching note) before ``WARM``
+(evaluating the summary prompt of the call so far, which nobody waits for);
+first come first served within one. A job may be due later (``not_before``,
+monotonic seconds): ``take`` waits for it with a timed condition wait, never
+polling, and anything pushed meanwhile goes first. ``wait_idle`` does not
+wait for queued ``WARM`` jobs (nobody waits for their result). A stale job is not removed from the heap but marked
 (``dropped`` = why) and its cancel event set: the worker skips it, or the
 backend stops it between tokens. A ``LIVE``/``ON_DEMAND`` job pushed while a
 ``BACKGROUND`` one runs preempts it (``preempt`` + cancel); the worker hands
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,14 +33,15 @@ __all__ = [
     "BACKGROUND",
     "LIVE",
     "ON_DEMAND",
+    "WARM",
     "GenerationOptions",
     "GenerationStats",
     "Job",
     "JobQueue",
 ]
 
-LIVE, ON_DEMAND, BACKGROUND = 0, 1, 2
-Kind = Literal["suggest", "ask", "transfer", "summary", "coaching"]
+LIVE, ON_DEMAND, BACKGROUND, WARM = 0, 1, 2, 3
+Kind = Literal["suggest", "ask", "transfer", "summary", "coaching", "warm"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,13 @@ class GenerationOptions:
     token_interval_s: float = 0.1  # SuggestionToken throttle
     coaching: bool = True  # a coaching note after each summary
     max_preemptions: int = 2
+    # Warming the summary prompt (backends that keep a summary slot): start this
+    # long after the call's last final utterance, so it runs in a pause rather than
+    # in front of the suggestion that utterance may bring; at most this many new
+    # lines per step (~0.1-0.4 s on one thread), so a suggestion never waits long.
+    warm_delay_s: float = 1.0
+    warm_lines: int = 4
+    summary_seed: int = 1  # first sampling seed of a summary (benchmarks vary it)
 
 
 @dataclass(slots=True)
@@ -55,6 +68,7 @@ class GenerationStats:
     summaries: int = 0
     summary_fallbacks: int = 0
     preempted: int = 0
+    warm_tokens: int = 0  # summary-prompt tokens evaluated during calls
     latencies: list[float] = field(default_factory=list)
 
 
@@ -74,6 +88,7 @@ class Job:
     preempt: bool = False  # cancelled to make way: re-queue it
     preemptions: int = 0
     seq: int = 0
+    not_before: float = 0.0  # time.monotonic() before which ``take`` holds it back
 
 
 class JobQueue:
@@ -115,13 +130,25 @@ class JobQueue:
                     job.cancel.set()
 
     def take(self) -> Job | None:
-        """The next job, now ``running`` (blocks; no polling); None once closed and empty."""
+        """The next due job, now ``running`` (blocks; no polling); None once closed and empty."""
         with self.lock:
-            self.lock.wait_for(lambda: bool(self._heap) or self.closed)
-            if not self._heap:
-                return None
-            self.running = heapq.heappop(self._heap)[2]
-            return self.running
+            while True:
+                if not self._heap:
+                    if self.closed:
+                        return None
+                    self.lock.wait()
+                    continue
+                wait = self._heap[0][2].not_before - time.monotonic()
+                if wait <= 0 or self.closed:
+                    self.running = heapq.heappop(self._heap)[2]
+                    return self.running
+                self.lock.wait(wait)  # a push or a reschedule wakes it earlier
+
+    def reschedule(self, job: Job, not_before: float) -> None:
+        """Hold queued ``job`` back until ``not_before`` (monotonic seconds)."""
+        with self.lock:
+            job.not_before = not_before
+            self.lock.notify_all()
 
     def finish(self, job: Job, *, interrupted: bool) -> None:
         """``job`` is done; re-queue it if it was interrupted to make way."""
@@ -147,10 +174,16 @@ class JobQueue:
             self.lock.notify_all()
             return first
 
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until nothing is queued or running (False on timeout)."""
+    def wait_idle(self, timeout: float | None = None, *, warming: bool = False) -> bool:
+        """Block until nothing is queued or running (False on timeout); queued ``WARM``
+        jobs count only with ``warming`` (then one due later is waited for too)."""
         with self.lock:
-            return self.lock.wait_for(lambda: not self._heap and self.running is None, timeout)
+            return self.lock.wait_for(
+                lambda: (
+                    self.running is None and all(p == WARM and not warming for p, _, _ in self._heap)
+                ),
+                timeout,
+            )
 
     def _all(self) -> list[Job]:
         return [j for j in (self.running, *(j for _, _, j in self._heap)) if j is not None]

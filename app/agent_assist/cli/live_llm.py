@@ -84,9 +84,10 @@ def add_llm_args(p: argparse.ArgumentParser, *, default_on: bool) -> None:
         )
 
 
-def open_backend(args: argparse.Namespace) -> LLMBackend:
-    """The backend ``--llm``/``--llm-server`` name (cheap; raises ``BackendUnavailable``)."""
-    return _open_backend(getattr(args, "llm", None), getattr(args, "llm_server", None))
+def open_backend(args: argparse.Namespace, *, live: bool = False) -> LLMBackend:
+    """The backend ``--llm``/``--llm-server`` name (cheap; raises ``BackendUnavailable``);
+    ``live`` for a call (its summary prompt is warmed as it runs)."""
+    return _open_backend(getattr(args, "llm", None), getattr(args, "llm_server", None), live=live)
 
 
 @dataclass(slots=True)
@@ -116,7 +117,7 @@ def call_assist(args: argparse.Namespace, embedder: SharedEmbedder) -> CallAssis
     if args.command == "transcribe" and not (named or getattr(args, "assist", False)):
         return None
     try:
-        backend = open_backend(args)
+        backend = open_backend(args, live=True)
     except BackendUnavailable as err:
         if named or args.command == "transcribe":
             raise

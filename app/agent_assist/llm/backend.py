@@ -24,24 +24,29 @@ import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from agent_assist.errors import UserError
 
 __all__ = [
     "AFTER_CALL_THREADS",
+    "SUMMARY_SLOT",
     "BackendState",
     "BackendUnavailable",
     "ChatMessage",
     "Generation",
     "GenerationRequest",
     "LLMBackend",
+    "PromptWarmer",
     "TokenSink",
 ]
 
 AFTER_CALL_THREADS = 2
 """Prompt-evaluation threads for end-of-call tasks (summary, coaching note): speech has
 stopped, so two threads evaluate the whole transcript ~1.7x faster (measured)."""
+
+SUMMARY_SLOT = "summary"
+"""The cache slot of the end-of-call summary prompt (warmed during the call)."""
 
 Role = Literal["system", "user", "assistant"]
 Finish = Literal["stop", "length", "cancelled", "timeout"]
@@ -72,6 +77,12 @@ class GenerationRequest:
         batch_threads: threads for evaluating the prompt (in-process backends;
             None: the backend's own). End-of-call tasks ask for more: nothing
             else runs then, while during a call spinning threads fight speech.
+        cache_slot: the evaluated-prompt cache to use ("": the live one). An
+            in-process backend keeps one llama.cpp context per slot it was
+            given (``LlamaCppBackend(cache_slots=...)``), so a summary prompt
+            evaluated bit by bit during the call (``PromptWarmer.prefill``)
+            survives the live suggestions in between; other backends, or a
+            slot they do not keep, use their one cache.
     """
 
     messages: tuple[ChatMessage, ...]
@@ -84,6 +95,7 @@ class GenerationRequest:
     seed: int | None = None
     timeout_s: float = 30.0
     batch_threads: int | None = None
+    cache_slot: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,3 +157,21 @@ class LLMBackend(Protocol):
     ) -> Generation: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class PromptWarmer(Protocol):
+    """A backend that can evaluate a prompt ahead of time (``LlamaCppBackend``).
+
+    Why: on 2 cores the summary's ~900-token prompt takes 3-6 s to evaluate.
+    Evaluated line by line while the call runs (on the idle generation worker),
+    only the last lines and the answer remain when the call ends.
+    """
+
+    def warm_slots(self) -> tuple[str, ...]: ...  # the cache slots it keeps apart
+
+    def prefill(self, request: GenerationRequest) -> int:
+        """Evaluate ``request``'s prompt into its ``cache_slot``, generating nothing
+        worth keeping; returns the prompt tokens it had to evaluate (the rest were
+        cached). Blocks like ``generate``; raises ``BackendUnavailable``."""
+        ...

@@ -31,6 +31,7 @@ import os
 import struct
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -121,8 +122,8 @@ def _value(f: IO[bytes], kind: int) -> Any:
     return n
 
 
-def memory_needed(path: Path, meta: dict[str, Any], n_ctx: int) -> int:
-    """Bytes to run the model: weights (mapped) x 1.2 + an f16 KV cache of ``n_ctx``."""
+def memory_needed(path: Path, meta: dict[str, Any], n_ctx: int, contexts: int = 1) -> int:
+    """Bytes to run the model: weights (mapped) x 1.2 + an f16 KV cache of ``n_ctx`` per context."""
     arch = meta.get("general.architecture", "")
     layers, embd = meta.get(f"{arch}.block_count"), meta.get(f"{arch}.embedding_length")
     heads = meta.get(f"{arch}.attention.head_count")
@@ -134,7 +135,7 @@ def memory_needed(path: Path, meta: dict[str, Any], n_ctx: int) -> int:
         kv = 2 * layers * n_ctx * (embd * kv_heads // heads) * 2
     else:
         kv = size // 4  # unknown architecture keys: a rough guess
-    return int(size * 1.2) + kv
+    return int(size * 1.2) + kv * contexts
 
 
 def available_memory() -> int | None:
@@ -156,7 +157,11 @@ class LlamaCppBackend:
 
     ``chat_format``: a llama-cpp-python chat format ("chatml"), or None for the
     template stored in the GGUF. ``seed`` is used when a request has none.
-    Nothing is loaded until ``load`` or the first ``generate``.
+    ``cache_slots``: names of extra contexts, loaded with the model, each
+    keeping its own evaluated prompt (``GenerationRequest.cache_slot``; the
+    weights are mapped once, each slot costs its KV cache). A live app passes
+    ``(SUMMARY_SLOT,)`` and warms the summary prompt during the call; a one-off
+    command passes none. Nothing is loaded until ``load`` or the first ``generate``.
     """
 
     def __init__(
@@ -168,11 +173,14 @@ class LlamaCppBackend:
         n_threads: int = 1,
         seed: int = 0,
         name: str | None = None,
+        cache_slots: Sequence[str] = (),
     ) -> None:
         self.model_path = Path(model_path)
         self.chat_format, self.n_ctx, self.n_threads, self.seed = chat_format, n_ctx, n_threads, seed
+        self.cache_slots = tuple(dict.fromkeys(s for s in cache_slots if s))
         self._name = name or self.model_path.name
         self._llm: Any = None
+        self._slots: dict[str, Any] = {}  # cache slot -> its own llama context (same weights, mmap)
         self._lock = threading.Lock()
         self._closed = False
         self._state, self._detail = BackendState.LOADING, "not loaded yet"
@@ -213,7 +221,7 @@ class LlamaCppBackend:
     ) -> Generation:
         with self._lock:
             start = time.perf_counter()
-            llm = self._load()
+            llm = self._context(request.cache_slot)
             self._state = BackendState.BUSY
             _set_batch_threads(llm, request.batch_threads or self.n_threads, self.n_threads)
             try:
@@ -221,12 +229,42 @@ class LlamaCppBackend:
             finally:
                 self._state = BackendState.READY
 
+    def warm_slots(self) -> tuple[str, ...]:
+        return self.cache_slots
+
+    def prefill(self, request: GenerationRequest) -> int:
+        """Evaluate ``request``'s prompt into its cache slot (see ``PromptWarmer``).
+
+        How: a one-token completion of the rendered chat, unconstrained and
+        greedy. llama-cpp-python keeps the evaluated tokens and reuses their
+        longest common prefix with the next prompt in that context, so the
+        summary prompt with more lines costs only the new lines (the template's
+        few closing tokens are evaluated again each time). The token is thrown away.
+        """
+        with self._lock:
+            llm = self._context(request.cache_slot)
+            self._state = BackendState.BUSY
+            _set_batch_threads(llm, request.batch_threads or self.n_threads, self.n_threads)
+            _perf_reset(llm)
+            try:
+                with _refusal():
+                    llm.create_chat_completion(
+                        messages=[{"role": m.role, "content": m.content} for m in request.messages],
+                        max_tokens=1,
+                        temperature=0.0,
+                        seed=self.seed,
+                    )
+                return _prompt_tokens(llm)
+            finally:
+                self._state = BackendState.READY
+
     def close(self) -> None:
         """Free the model; afterwards the backend stays DOWN."""
         with self._lock:
-            if self._llm is not None:
-                self._llm.close()
-            self._llm, self._closed = None, True
+            for llm in (*self._slots.values(), self._llm):
+                if llm is not None:
+                    llm.close()
+            self._llm, self._slots, self._closed = None, {}, True
             self._state, self._detail = BackendState.DOWN, "closed"
 
     def _fail(self, message: str, fix: str) -> BackendUnavailable:
@@ -245,11 +283,13 @@ class LlamaCppBackend:
                 f"{path} is not a usable GGUF model file: {err}",
                 "give a llama.cpp .gguf file (convert others with llama.cpp's convert_hf_to_gguf.py)",
             ) from None
-        need, have = memory_needed(path, meta, self.n_ctx), available_memory()
+        contexts = 1 + len(self.cache_slots)
+        need, have = memory_needed(path, meta, self.n_ctx, contexts), available_memory()
         if have is not None and need > have:
+            what = f"{contexts} contexts" if contexts > 1 else "a context"
             raise self._fail(
-                f"model {path} needs about {need / 2**30:.1f} GB of memory with a {self.n_ctx}-token "
-                f"context, but only {have / 2**30:.1f} GB is available",
+                f"model {path} needs about {need / 2**30:.1f} GB of memory with {what} of "
+                f"{self.n_ctx} tokens, but only {have / 2**30:.1f} GB is available",
                 "use a smaller model or quantization (e.g. Q4_K_M), a smaller context, "
                 "or close other programs",
             )
@@ -273,22 +313,14 @@ class LlamaCppBackend:
                 "reinstall it: `bash packaging/setup.sh` rebuilds it for this machine",
             ) from None
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(self.model_path),
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                # Prompt evaluation on as many threads as generation. Measured on the
-                # 2-core target: two batch threads reached 260-320 prompt tokens/s on an
-                # idle machine but fell to 50-66 when anything else ran (transcription,
-                # during a call), as ggml's threads spin-wait for each other; one thread
-                # gave a steady 140-170 and leaves the other core to speech.
-                n_threads_batch=self.n_threads,
-                n_gpu_layers=0,
-                seed=self.seed,
-                chat_format=self.chat_format,
-                verbose=False,
-            )
+            self._llm = self._new_context(llama_cpp)
+            # One context per cache slot; weights are mmapped, so they share the pages.
+            self._slots = {slot: self._new_context(llama_cpp) for slot in self.cache_slots}
         except (ValueError, RuntimeError, OSError) as err:
+            for llm in (*self._slots.values(), self._llm):
+                if llm is not None:
+                    llm.close()
+            self._llm, self._slots = None, {}
             raise self._fail(
                 f"llama.cpp could not load {self.model_path}: {err}",
                 "the file may be damaged or of an architecture this llama.cpp does not support: "
@@ -296,6 +328,28 @@ class LlamaCppBackend:
             ) from None
         self._state, self._detail = BackendState.READY, ""
         return self._llm
+
+    def _new_context(self, llama_cpp: Any) -> Any:
+        return llama_cpp.Llama(
+            model_path=str(self.model_path),
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            # Prompt evaluation on as many threads as generation. Measured on the
+            # 2-core target: two batch threads reached 260-320 prompt tokens/s on an
+            # idle machine but fell to 50-66 when anything else ran (transcription,
+            # during a call), as ggml's threads spin-wait for each other; one thread
+            # gave a steady 140-170 and leaves the other core to speech.
+            n_threads_batch=self.n_threads,
+            n_gpu_layers=0,
+            seed=self.seed,
+            chat_format=self.chat_format,
+            verbose=False,
+        )
+
+    def _context(self, slot: str) -> Any:
+        """The loaded context of cache ``slot`` (the live one for "" or a slot not kept)."""
+        llm = self._load()
+        return self._slots.get(slot, llm)
 
     def _generate(
         self,
@@ -317,6 +371,7 @@ class LlamaCppBackend:
         first: float | None = None
         finish: Finish = "stop"
         reason: str | None = None
+        _perf_reset(llm)
         stream = llm.create_chat_completion(
             messages=[{"role": m.role, "content": m.content} for m in request.messages],
             stream=True,
@@ -358,20 +413,49 @@ class LlamaCppBackend:
             total_s=time.perf_counter() - start,
             model=self._name,
             backend=self.name,
-            extra={"finish_reason": reason, "n_threads": self.n_threads},
+            extra={
+                "finish_reason": reason,
+                "n_threads": self.n_threads,
+                "prompt_tokens_evaluated": _prompt_tokens(llm),  # the rest came from the cache
+                "cache_slot": request.cache_slot if llm is not self._llm else "",
+            },
         )
 
 
 def _refusals(stream: Any) -> Any:
     """The stream, with llama-cpp-python's ValueError for a request it cannot run (a
     prompt longer than the context) as ``BackendUnavailable``; the model stays READY."""
-    try:
+    with _refusal():
         yield from stream
+
+
+@contextlib.contextmanager
+def _refusal() -> Iterator[None]:
+    try:
+        yield
     except ValueError as err:
         raise BackendUnavailable(
             f"the language model refused the request: {err}",
             fix="shorten the prompt or load the model with a larger context (n_ctx)",
         ) from None
+
+
+def _perf_reset(llm: Any) -> None:
+    """Zero the context's counters, so ``_prompt_tokens`` counts one request's."""
+    with contextlib.suppress(AttributeError, ImportError):
+        import llama_cpp
+
+        llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
+
+
+def _prompt_tokens(llm: Any) -> int:
+    """Prompt tokens evaluated since ``_perf_reset`` (-1 if this llama-cpp-python cannot say)."""
+    try:
+        import llama_cpp
+
+        return int(llama_cpp.llama_perf_context(llm._ctx.ctx).n_p_eval)
+    except (AttributeError, ImportError):
+        return -1
 
 
 def _set_batch_threads(llm: Any, batch: int, threads: int) -> None:

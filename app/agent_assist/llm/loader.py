@@ -17,6 +17,7 @@ at start-up to know its state early.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from agent_assist.errors import ModelError
@@ -44,6 +45,7 @@ def load_backend(
     seed: int = 0,
     chat_format: str | None = _FROM_FILE,
     manifest: Manifest | None = None,
+    cache_slots: Sequence[str] = (),
 ) -> LLMBackend:
     """The backend for ``spec`` (model id, alias or .gguf path; None: the default llm).
 
@@ -51,6 +53,8 @@ def load_backend(
     the server (None: whatever it serves). ``chat_format`` defaults to the
     manifest's ``chat_template`` for a manifest model and to the GGUF's own
     template (None) for a file; pass a llama-cpp-python format name to override.
+    ``cache_slots``: extra in-process contexts (``LlamaCppBackend``); a live call
+    passes ``(SUMMARY_SLOT,)`` so its summary prompt can be warmed.
     """
     if server_url:
         return OpenAIHttpBackend(
@@ -69,6 +73,7 @@ def load_backend(
         n_threads=n_threads,
         seed=seed,
         name=name,
+        cache_slots=cache_slots,
     )
 
 

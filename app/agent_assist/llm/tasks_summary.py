@@ -14,6 +14,12 @@ data validates against the schema. Identifiers are checked against the call
 either way: the model's are kept only if said in the call, and tokens with
 3+ digits it missed are added.
 
+Warming: during the call the generation worker, when idle, evaluates this
+prompt for the call so far into the backend's summary cache slot
+(``warm_summary``), so at the end only the last lines and the answer remain
+(``PromptWarmer``). The prompt is the same function of the transcript both
+times, which is what makes the cached evaluation reusable.
+
 Thread rules: runs on the caller's thread (the generation worker's).
 """
 
@@ -30,9 +36,12 @@ from agent_assist.domain import FinalUtterance
 from agent_assist.llm import grounded
 from agent_assist.llm.backend import (
     AFTER_CALL_THREADS,
+    SUMMARY_SLOT,
     BackendUnavailable,
+    ChatMessage,
     GenerationRequest,
     LLMBackend,
+    PromptWarmer,
 )
 from agent_assist.llm.schema import normalise, parse_json_object, summary_schema, validate
 from agent_assist.llm.tasks_context import Disposition, TaskContext, generate, room_for
@@ -41,9 +50,9 @@ from agent_assist.llm.tasks_summary_rules import (
     rule_based_summary,
     without_empty_items,
 )
-from agent_assist.llm.tasks_transcript import fit_transcript
+from agent_assist.llm.tasks_transcript import Fitted, fit_transcript
 
-__all__ = ["CallSummary", "rule_based_summary", "summarize_call"]
+__all__ = ["CallSummary", "rule_based_summary", "summarize_call", "warm_summary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +123,8 @@ def summarize_call(
     codes = tuple(d.code for d in choices)
     schema = summary_schema(codes)
     template = ctx.prompts["summary"]
-    listed = "\n".join(f"{d.code}: {d.label}" for d in choices) or "none"
-    budget = room_for(template, ctx.context_tokens, transcript="", dispositions=listed)
-    fitted = fit_transcript(transcript, budget)
+    messages, fitted = _prompt(transcript, choices, ctx)
     how = f"{fitted.strategy} ({fitted.kept} of {fitted.total} lines)"
-    messages = template.messages(transcript=fitted.text, dispositions=listed)
     errors: list[str] = []
     total = 0.0
     model, backend_name, error = backend.model, backend.name, ""
@@ -135,6 +141,7 @@ def summarize_call(
             seed=attempt_seed,
             timeout_s=ctx.limits.summary_timeout_s,
             batch_threads=batch_threads,
+            cache_slot=SUMMARY_SLOT,  # warmed during the call (``warm_summary``), if the backend can
         )
         try:
             result = generate(backend, request, cancel=cancel)
@@ -177,6 +184,40 @@ def summarize_call(
     fields = rule_based_summary(transcript, codes, choices)
     return _summary(fields, call_id, False, True, attempts, errors, model, backend_name,
                     template.version, total, how, error)  # fmt: skip
+
+
+def warm_summary(
+    backend: PromptWarmer,
+    transcript: Sequence[FinalUtterance],
+    *,
+    context: TaskContext | None = None,
+) -> int | None:
+    """Evaluate the summary prompt of the call so far into the backend's summary slot.
+
+    Called by the generation worker while the call runs, when it has nothing
+    else to do, so the end-of-call summary finds all but the last lines
+    already evaluated (``summarize_call`` builds the very same prompt). Returns
+    the prompt tokens evaluated now, or None when the call no longer fits the
+    context whole: from then on its prompt keeps changing in the middle
+    (``fit_transcript`` drops lines), so warming it line by line would evaluate
+    most of it again each time. Raises ``BackendUnavailable``.
+    """
+    ctx = context or TaskContext.load()
+    messages, fitted = _prompt(transcript, ctx.dispositions, ctx)
+    if fitted.strategy != "full":
+        return None
+    return backend.prefill(GenerationRequest(messages, max_tokens=1, cache_slot=SUMMARY_SLOT))
+
+
+def _prompt(
+    transcript: Sequence[FinalUtterance], choices: Sequence[Disposition], ctx: TaskContext
+) -> tuple[tuple[ChatMessage, ...], Fitted]:
+    """The summary prompt's messages and the transcript fitted into them."""
+    template = ctx.prompts["summary"]
+    listed = "\n".join(f"{d.code}: {d.label}" for d in choices) or "none"
+    budget = room_for(template, ctx.context_tokens, transcript="", dispositions=listed)
+    fitted = fit_transcript(transcript, budget)
+    return template.messages(transcript=fitted.text, dispositions=listed), fitted
 
 
 def _summary(

@@ -47,7 +47,7 @@ def load_decoder(options: EngineOptions) -> Decoder:
 
 def resolve_backend(options: EngineOptions) -> LLMBackend:
     """The language model ``options`` name, resolved, not loaded (raises ``BackendUnavailable``)."""
-    return open_backend(options.llm, options.llm_server)
+    return open_backend(options.llm, options.llm_server, live=True)
 
 
 def pack_label(options: EngineOptions) -> str:

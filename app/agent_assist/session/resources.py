@@ -201,20 +201,25 @@ def open_searcher(folder: Path | None, embedder: Embedder) -> PackIndex | MultiP
     return MultiPackSearcher(indexes)
 
 
-def open_backend(llm: str | None, server_url: str | None) -> LLMBackend:
+def open_backend(llm: str | None, server_url: str | None, *, live: bool = False) -> LLMBackend:
     """The backend ``llm``/``server_url`` name (cheap; raises ``BackendUnavailable``).
+
+    ``live``: for calls, so an in-process model keeps a second context for the
+    summary prompt the generation worker warms during the call (one-off
+    commands do without its memory and load time).
 
     A model that is missing (not installed, no such file) raises; a file that
     exists but is no model, or a server that does not answer, is found out on
     first use (the backend goes DOWN and the tasks fall back).
     """
-    from agent_assist.llm.backend import BackendUnavailable
+    from agent_assist.llm.backend import SUMMARY_SLOT, BackendUnavailable
     from agent_assist.llm.llama_local import LlamaCppBackend
     from agent_assist.llm.loader import load_backend
 
     # One thread (the default): on 2 cores the other belongs to speech, and two
     # threads slow down many times over when another process holds a core.
-    backend = load_backend(llm, server_url=server_url)
+    slots = (SUMMARY_SLOT,) if live else ()
+    backend = load_backend(llm, server_url=server_url, cache_slots=slots)
     if isinstance(backend, LlamaCppBackend) and not backend.model_path.is_file():
         raise BackendUnavailable(
             f"model file {backend.model_path} does not exist",
