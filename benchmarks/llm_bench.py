@@ -243,6 +243,7 @@ def summaries(backend: Any, context: TaskContext, seeds: int, long_runs: int) ->
             "runs": runs,
             "seconds_p50": pct(times, 50),
             "seconds_max": round(max(times), 2),
+            "seconds": [round(t, 2) for t in times],
             "schema_valid": f"{valid_schema}/{runs}",
             "model_made_valid": f"{model_made}/{runs}",
             "rule_based_fallback": runs - model_made,

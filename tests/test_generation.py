@@ -670,7 +670,7 @@ def test_call_end_gives_summary_and_coaching_and_transfer_and_ask_on_demand(rig:
     assert [n.kind for n in notes] == ["transfer", "coaching"]
     assert notes[1].prompt_version == "coach-1"
     (summary,) = seen.of(CallSummaryReady)
-    assert summary.disposition == "REFUND-ISSUED" and summary.prompt_version == "summary-2"
+    assert summary.disposition == "REFUND-ISSUED" and summary.prompt_version == "summary-3"
 
 
 def test_close_cancels_the_running_and_queued_jobs_and_joins(rig: Any) -> None:

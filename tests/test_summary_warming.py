@@ -152,6 +152,18 @@ def test_rescheduling_puts_a_queued_job_off_and_closing_releases_it() -> None:
     assert queue.take() is later and later.dropped == "closing"  # handed out to be skipped
 
 
+def test_a_dropped_job_due_later_does_not_hold_up_the_next_one() -> None:
+    queue = JobQueue()
+    old = Job("warm", "c0", WARM, 0.0, not_before=time.monotonic() + 60)
+    queue.push(old)
+    old.dropped = "not needed"
+    new = Job("warm", "c1", WARM, 0.0)
+    queue.push(new)
+    assert queue.take() is old  # at once, to be skipped
+    queue.finish(old, interrupted=False)
+    assert queue.take() is new
+
+
 def test_a_warm_job_never_preempts_and_is_never_preempted() -> None:
     queue = JobQueue()
     summary = Job("summary", "c0", BACKGROUND, 0.0)

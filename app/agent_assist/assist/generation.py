@@ -368,7 +368,7 @@ class GenerationWorker:
             if job.call_id in self._ended:
                 return
             self._warmed[job.call_id] = -1 if tokens is None else upto
-            self.stats.warm_tokens += tokens or 0
+            self.stats.warm_tokens += max(0, tokens or 0)  # -1: the backend cannot count
             if tokens is not None and upto < total and self._warm is None:
                 self._schedule_warm(job.call_id, 0.0)
 

@@ -138,8 +138,9 @@ class JobQueue:
                         return None
                     self.lock.wait()
                     continue
-                wait = self._heap[0][2].not_before - time.monotonic()
-                if wait <= 0 or self.closed:
+                top = self._heap[0][2]
+                wait = top.not_before - time.monotonic()
+                if wait <= 0 or self.closed or top.dropped:  # a dropped job goes at once, skipped
                     self.running = heapq.heappop(self._heap)[2]
                     return self.running
                 self.lock.wait(wait)  # a push or a reschedule wakes it earlier
