@@ -826,3 +826,15 @@ def test_no_retry_when_a_second_answer_would_not_fit_the_summary_budget(ctx: Tas
     assert s.fallback and s.attempts == 1 and len(backend.requests) == 1
     assert s.errors[-1] == "no time for a retry: made by rules"
     assert backend.requests[0].batch_threads == 2  # the call is over: both cores for the prompt
+
+
+def test_a_retry_is_cut_at_what_is_left_of_the_summary_budget(ctx: TaskContext) -> None:
+    import dataclasses
+
+    budget = dataclasses.replace(ctx.limits, summary_budget_s=5.0, summary_timeout_s=40.0)
+    backend = FakeBackend('{"reason_for_contact": "cut off', json.dumps(VALID_SUMMARY))
+    s = summarize_call(backend, _call(), context=dataclasses.replace(ctx, limits=budget))
+    assert s.valid and s.attempts == 2
+    first, retry = backend.requests
+    assert first.timeout_s == 40.0  # a bigger model may take long for its first answer
+    assert 4.0 < retry.timeout_s <= 5.0  # the agent is waiting: the retry gets what is left

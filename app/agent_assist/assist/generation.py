@@ -8,9 +8,13 @@ would both be late. Jobs wait in a priority queue:
 1. on demand: ``request_transfer_note(call_id)``, ``ask(question)`` (Futures);
 2. after the call: its summary, then its coaching note (queued on ``CallEnded``);
 3. warming: while a call runs, the summary prompt of the call so far is
-   evaluated into the backend's summary cache slot, a few lines at a time, once
-   the call has paused for ``warm_delay_s`` (backends that keep such a slot:
-   ``PromptWarmer``). Measured on the sample call with SmolLM2 on 2 cores: the
+   evaluated into the backend's summary cache slot, a few lines (about
+   ``warm_step_tokens``) at a time, once the call has paused for
+   ``warm_delay_s`` after its last final utterance or knowledge cards
+   (backends that keep such a slot: ``PromptWarmer``; the system prompt is
+   warmed when the worker starts). A warm step is never preempted, as
+   llama.cpp cannot stop an evaluation: a suggestion arriving during one waits
+   for it (one thread: ~0.2-0.6 s). Measured on the sample call with SmolLM2 on 2 cores: the
    summary's prompt evaluation fell from ~2.8 s (idle; 3-6 s under load) to
    ~0.1 s, as only the last lines are left when the call ends.
 
@@ -82,7 +86,6 @@ from agent_assist.llm.backend import (
     AFTER_CALL_THREADS,
     SUMMARY_SLOT,
     BackendState,
-    BackendUnavailable,
     LLMBackend,
     PromptWarmer,
 )
@@ -90,6 +93,7 @@ from agent_assist.llm.tasks import Answer, Cancelled, Searcher, Suggestion, ask,
 from agent_assist.llm.tasks_context import TaskContext
 from agent_assist.llm.tasks_notes import Note, coaching_note, transfer_note
 from agent_assist.llm.tasks_summary import summarize_call, warm_summary
+from agent_assist.llm.tasks_transcript import estimate_tokens
 
 __all__ = ["GenerationOptions", "GenerationStats", "GenerationWorker"]
 
@@ -132,6 +136,8 @@ class GenerationWorker:
         self._warmed: dict[str, int] = {}  # lines warmed per call (under self._jobs.lock)
         self._thread = threading.Thread(target=self._run, name="generation", daemon=True)
         self._thread.start()
+        with self._jobs.lock:  # the system prompt and codes, before the first call
+            self._schedule_warm("", 0.0)
         self._unsubscribe = bus.subscribe(self._on_event)
 
     # ---- any thread ------------------------------------------------------
@@ -148,6 +154,7 @@ class GenerationWorker:
                 if event.call_id not in self._ended:
                     self._schedule_warm(event.call_id, self.options.warm_delay_s)
             elif isinstance(event, KnowledgeCards) and event.call_id not in self._ended:
+                self._put_off_warm(event.call_id)  # slow retrieval: warming must not slip in first
                 self._jobs.drop_suggestions(event.call_id, "superseded")
                 history = self._turns.get(event.call_id, [])
                 ids = [t.utterance_id for t in history]
@@ -175,19 +182,30 @@ class GenerationWorker:
             return
         due = time.monotonic() + delay
         job = self._warm
-        if job is not None and job.call_id == call_id and not job.dropped:
-            self._jobs.reschedule(job, due)
+        queued = job is not None and job is not self._jobs.running and not job.dropped
+        if job is not None and queued and job.call_id == call_id:
+            self._jobs.reschedule(job, max(due, job.not_before))
             return
-        self._drop_warm(None)
+        if queued:
+            self._drop_warm(None)  # only the newest call is warmed
         self._warm = Job("warm", call_id, WARM, self.clock.now(), not_before=due)
         self._jobs.push(self._warm)
 
+    def _put_off_warm(self, call_id: str) -> None:
+        """A suggestion is coming for ``call_id``: the queued warm step waits another pause."""
+        job = self._warm
+        if job is not None and job.call_id == call_id and job is not self._jobs.running:
+            self._jobs.reschedule(job, time.monotonic() + self.options.warm_delay_s)
+
     def _drop_warm(self, call_id: str | None) -> None:
-        """Drop the queued warm job (of ``call_id``, or any); caller holds the lock."""
+        """Drop the queued warm job (of ``call_id``, or any); caller holds the lock.
+
+        A step already running finishes (a llama.cpp evaluation cannot be cut
+        short) and sees the call ended; ``dropped`` keeps a queued one from running.
+        """
         job = self._warm
         if job is not None and call_id in (None, job.call_id):
             job.dropped = job.dropped or "not needed"
-            job.cancel.set()
             self._warm = None
         if call_id is not None:
             self._warmed.pop(call_id, None)
@@ -343,34 +361,50 @@ class GenerationWorker:
         )  # fmt: skip
 
     def _warm_step(self, job: Job) -> None:
-        """Evaluate up to ``warm_lines`` more lines of the call's summary prompt.
+        """Evaluate a few more lines of the call's summary prompt (see ``_step_lines``).
 
         Queues the next step at once if lines remain; stops warming the call
         when it no longer fits the context whole (``warm_summary`` None) or the
-        backend cannot answer (the summary will say so itself).
+        backend fails (logged only: warming is an optimisation nobody waits
+        for, and the summary reports a real outage itself). A step is never
+        preempted (llama.cpp cannot stop an evaluation), hence small steps.
         """
-        assert self._warmer is not None
         with self._jobs.lock:
             if self._warm is job:
                 self._warm = None
-            if job.call_id in self._ended:
+            warmer = self._warmer
+            if warmer is None or job.call_id in self._ended or self._warmed.get(job.call_id, 0) < 0:
                 return
-            turns = self._turns.get(job.call_id, [])
-            upto = min(len(turns), self._warmed.get(job.call_id, 0) + self.options.warm_lines)
-            turns = turns[:upto]
-            total = len(self._turns.get(job.call_id, []))
+            said = self._turns.get(job.call_id, [])
+            upto = self._step_lines(said, self._warmed.get(job.call_id, 0))
+            turns, total = said[:upto], len(said)
         try:
-            tokens = warm_summary(self._warmer, turns, context=self.context)
-        except BackendUnavailable as exc:
-            log.info("not warming the summary prompt of %s: %s", job.call_id, exc)
+            tokens = warm_summary(warmer, turns, context=self.context)
+        except Exception as exc:  # BackendUnavailable, or llama.cpp failing to decode
+            log.info("not warming the summary prompt of %s: %s", job.call_id or "calls", exc)
             tokens = None
         with self._jobs.lock:
+            if SUMMARY_SLOT not in warmer.warm_slots():  # known once loaded: no memory for it
+                log.info("the language model keeps no summary context: no warming")
+                self._warmer = None
+                return
             if job.call_id in self._ended:
                 return
             self._warmed[job.call_id] = -1 if tokens is None else upto
             self.stats.warm_tokens += max(0, tokens or 0)  # -1: the backend cannot count
-            if tokens is not None and upto < total and self._warm is None:
+            if tokens is not None and upto < total:
                 self._schedule_warm(job.call_id, 0.0)
+
+    def _step_lines(self, turns: list[FinalUtterance], warmed: int) -> int:
+        """How many of ``turns`` the next warm step covers: at least one new line,
+        at most ``warm_lines`` and about ``warm_step_tokens`` new tokens."""
+        upto, tokens = warmed, 0
+        for t in turns[warmed : warmed + self.options.warm_lines]:
+            tokens += estimate_tokens(t.text) + 3  # + the speaker label
+            if upto > warmed and tokens > self.options.warm_step_tokens:
+                break
+            upto += 1
+        return upto
 
     def _ask(self, job: Job) -> Answer:
         source = self._searcher_source

@@ -50,12 +50,18 @@ class GenerationOptions:
     coaching: bool = True  # a coaching note after each summary
     max_preemptions: int = 2
     # Warming the summary prompt (backends that keep a summary slot): start this
-    # long after the call's last final utterance, so it runs in a pause rather than
-    # in front of the suggestion that utterance may bring; at most this many new
-    # lines per step (~0.1-0.4 s on one thread), so a suggestion never waits long.
+    # long after the call's last final utterance or cards, so it runs in a pause
+    # rather than in front of a suggestion; per step at most ``warm_lines`` new lines
+    # and about ``warm_step_tokens`` tokens (SmolLM2 on one thread: ~150 tokens/s),
+    # as a step cannot be preempted and a suggestion arriving meanwhile waits.
     warm_delay_s: float = 1.0
     warm_lines: int = 4
+    warm_step_tokens: int = 64
     summary_seed: int = 1  # first sampling seed of a summary (benchmarks vary it)
+
+    def __post_init__(self) -> None:
+        if self.warm_lines < 1 or self.warm_step_tokens < 1 or self.warm_delay_s < 0:
+            raise ValueError("warm_lines and warm_step_tokens must be >= 1, warm_delay_s >= 0")
 
 
 @dataclass(slots=True)

@@ -8,11 +8,12 @@ header, and (file size x 1.2 + the KV cache for ``n_ctx``) fits in the memory
 available; any failure is a ``BackendUnavailable`` naming the file and the fix,
 and ``state`` DOWN.
 
-JSON schemas are enforced by llama.cpp's grammar sampler: ``response_format=
-{"type": "json_object", "schema": S}`` makes llama-cpp-python's chat handler
-(chatml, or the GGUF's own Jinja template) build ``LlamaGrammar.from_json_schema``,
-so every sampled token keeps the output a valid prefix of S. A ``max_tokens``
-cut can still leave it unfinished (``finish="length"``): callers validate.
+JSON schemas are enforced by llama.cpp's grammar: ``json_grammar.schema_grammar``
+builds it from the schema (llama-cpp-python's converter, with JSON's ban on
+control characters in strings restored) and each context samples it with
+``json_grammar``'s checked sampler, so every token keeps the output a valid
+prefix of S. A ``max_tokens`` cut can still leave it unfinished
+(``finish="length"``): callers validate.
 
 Thread rules: ``load`` and ``generate`` are serialised by a lock and block (run
 them on the generation worker, never the GUI thread). ``load`` is silent: with
@@ -20,13 +21,21 @@ them on the generation worker, never the GUI thread). ``load`` is silent: with
 while it opens the model, which also hides other threads' output for that
 moment, so load at start-up rather than mid-call. ``cancel`` may be set from any
 thread and is checked between tokens; the deadline too, so neither can cut the
-prompt evaluation before the first token. ``state``/``detail`` are readable
-from any thread.
+prompt evaluation before the first token. ``prefill`` (warming a cache slot)
+takes the same lock and honours neither: callers keep it short. ``state``/
+``detail`` are readable from any thread.
+
+Cache slots: each is one more llama.cpp context of the same file (the weights
+are mmapped, so their pages are shared; each context adds its KV cache and
+compute buffers, ~65 MB for SmolLM2 with 2,048 tokens). When memory is short
+for them, or llama.cpp refuses one, the model loads without slots and every
+request uses the one context: slots only make the summary faster.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import struct
 import threading
@@ -43,8 +52,12 @@ from agent_assist.llm.backend import (
     GenerationRequest,
     TokenSink,
 )
+from agent_assist.llm.json_grammar import install as install_sampler
+from agent_assist.llm.json_grammar import schema_grammar
 
 __all__ = ["LlamaCppBackend", "available_memory", "gguf_metadata", "memory_needed"]
+
+log = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
 _SCALARS = {
@@ -178,6 +191,7 @@ class LlamaCppBackend:
         self.model_path = Path(model_path)
         self.chat_format, self.n_ctx, self.n_threads, self.seed = chat_format, n_ctx, n_threads, seed
         self.cache_slots = tuple(dict.fromkeys(s for s in cache_slots if s))
+        self._loadable_slots = self.cache_slots  # () once memory is found short at load
         self._name = name or self.model_path.name
         self._llm: Any = None
         self._slots: dict[str, Any] = {}  # cache slot -> its own llama context (same weights, mmap)
@@ -230,7 +244,9 @@ class LlamaCppBackend:
                 self._state = BackendState.READY
 
     def warm_slots(self) -> tuple[str, ...]:
-        return self.cache_slots
+        """The cache slots kept apart: those asked for, unless memory or llama.cpp
+        refused them at load (then none; known after ``load``, assumed before)."""
+        return tuple(self._slots) if self._llm is not None else self._loadable_slots
 
     def prefill(self, request: GenerationRequest) -> int:
         """Evaluate ``request``'s prompt into its cache slot (see ``PromptWarmer``).
@@ -243,6 +259,8 @@ class LlamaCppBackend:
         """
         with self._lock:
             llm = self._context(request.cache_slot)
+            if llm is self._llm and request.cache_slot:
+                return 0  # a slot not kept (no memory for it): the next suggestion would undo it
             self._state = BackendState.BUSY
             _set_batch_threads(llm, request.batch_threads or self.n_threads, self.n_threads)
             _perf_reset(llm)
@@ -283,16 +301,20 @@ class LlamaCppBackend:
                 f"{path} is not a usable GGUF model file: {err}",
                 "give a llama.cpp .gguf file (convert others with llama.cpp's convert_hf_to_gguf.py)",
             ) from None
-        contexts = 1 + len(self.cache_slots)
-        need, have = memory_needed(path, meta, self.n_ctx, contexts), available_memory()
+        need, have = memory_needed(path, meta, self.n_ctx), available_memory()
         if have is not None and need > have:
-            what = f"{contexts} contexts" if contexts > 1 else "a context"
             raise self._fail(
-                f"model {path} needs about {need / 2**30:.1f} GB of memory with {what} of "
-                f"{self.n_ctx} tokens, but only {have / 2**30:.1f} GB is available",
+                f"model {path} needs about {need / 2**30:.1f} GB of memory with a "
+                f"{self.n_ctx}-token context, but only {have / 2**30:.1f} GB is available",
                 "use a smaller model or quantization (e.g. Q4_K_M), a smaller context, "
                 "or close other programs",
             )
+        with_slots = memory_needed(path, meta, self.n_ctx, 1 + len(self.cache_slots))
+        if have is not None and with_slots > have:  # the model fits, its extra contexts do not
+            log.warning(
+                "no memory for the extra contexts %s: summaries are not warmed", self.cache_slots
+            )
+            self._loadable_slots = ()
 
     def _load(self) -> Any:
         if self._closed:
@@ -314,23 +336,32 @@ class LlamaCppBackend:
             ) from None
         try:
             self._llm = self._new_context(llama_cpp)
-            # One context per cache slot; weights are mmapped, so they share the pages.
-            self._slots = {slot: self._new_context(llama_cpp) for slot in self.cache_slots}
         except (ValueError, RuntimeError, OSError) as err:
-            for llm in (*self._slots.values(), self._llm):
-                if llm is not None:
-                    llm.close()
-            self._llm, self._slots = None, {}
             raise self._fail(
                 f"llama.cpp could not load {self.model_path}: {err}",
                 "the file may be damaged or of an architecture this llama.cpp does not support: "
                 "re-install it or try another GGUF",
             ) from None
+        self._slots = self._slot_contexts(llama_cpp)
         self._state, self._detail = BackendState.READY, ""
         return self._llm
 
+    def _slot_contexts(self, llama_cpp: Any) -> dict[str, Any]:
+        """One more context per cache slot (the weights are mmapped: their pages are
+        shared); none if one fails, as the slots only make things faster."""
+        slots: dict[str, Any] = {}
+        try:
+            for slot in self._loadable_slots:
+                slots[slot] = self._new_context(llama_cpp)
+        except (ValueError, RuntimeError, OSError) as err:
+            log.warning("no extra context for %s (%s): summaries are not warmed", slot, err)
+            for llm in slots.values():
+                llm.close()
+            return {}
+        return slots
+
     def _new_context(self, llama_cpp: Any) -> Any:
-        return llama_cpp.Llama(
+        llm = llama_cpp.Llama(
             model_path=str(self.model_path),
             n_ctx=self.n_ctx,
             n_threads=self.n_threads,
@@ -345,6 +376,8 @@ class LlamaCppBackend:
             chat_format=self.chat_format,
             verbose=False,
         )
+        install_sampler(llm)  # JSON answers 1.5-2x faster, same grammar
+        return llm
 
     def _context(self, slot: str) -> Any:
         """The loaded context of cache ``slot`` (the live one for "" or a slot not kept)."""
@@ -365,8 +398,8 @@ class LlamaCppBackend:
                 "", "cancelled", 0, None, time.perf_counter() - start, self._name, self.name
             )
         kwargs: dict[str, Any] = {}
-        if request.json_schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
+        if request.json_schema is not None:  # strict strings; sampled by json_grammar's sampler
+            kwargs["grammar"] = schema_grammar(request.json_schema)
         parts: list[str] = []
         first: float | None = None
         finish: Finish = "stop"

@@ -7,7 +7,9 @@ constrains the output. The answer is parsed, masked again, normalised and
 validated. An invalid answer (not JSON, wrong shape, cut off at
 ``max_tokens``, timed out, a copy of the prompt's example) is retried once
 with another seed -- at a temperature of at least 0.5, since a new seed
-changes nothing when sampling is greedy. If that fails too, or the backend is
+changes nothing when sampling is greedy -- if a second answer as long as the
+first still fits ``Limits.summary_budget_s`` (the agent is waiting for the
+wrap-up), and that retry is cut at the budget. If that fails too, or the backend is
 down, a minimal summary is made by rules from the transcript
 (``fallback=True``; ``tasks_summary_rules``). Whatever happens, the returned
 data validates against the schema. Identifiers are checked against the call
@@ -18,7 +20,11 @@ Warming: during the call the generation worker, when idle, evaluates this
 prompt for the call so far into the backend's summary cache slot
 (``warm_summary``), so at the end only the last lines and the answer remain
 (``PromptWarmer``). The prompt is the same function of the transcript both
-times, which is what makes the cached evaluation reusable.
+times, which is what makes the cached evaluation reusable up to the first
+token that differs: usually the end of the warmed lines, earlier when a later
+line changes an earlier one (one speaker's consecutive turns are masked as one
+text, so a card number read across two turns masks both) or when the call no
+longer fits whole. Then more is evaluated at the end; never anything wrong.
 
 Thread rules: runs on the caller's thread (the generation worker's).
 """
@@ -131,6 +137,7 @@ def summarize_call(
     attempts = 0
     began = time.perf_counter()
     temperature = template.temperature
+    timeout = ctx.limits.summary_timeout_s
     for attempt_seed in (seed, seed + 1) if transcript else ():
         attempts += 1
         request = GenerationRequest(
@@ -139,7 +146,7 @@ def summarize_call(
             temperature=temperature,
             json_schema=schema,
             seed=attempt_seed,
-            timeout_s=ctx.limits.summary_timeout_s,
+            timeout_s=timeout,
             batch_threads=batch_threads,
             cache_slot=SUMMARY_SLOT,  # warmed during the call (``warm_summary``), if the backend can
         )
@@ -177,9 +184,11 @@ def summarize_call(
         # A retry sends the same prompt, whose evaluation llama.cpp keeps: it costs
         # about the first answer's generation time, not its prompt time.
         generating_s = result.total_s - (result.first_token_s or 0.0)
-        if time.perf_counter() - began + generating_s > ctx.limits.summary_budget_s:
+        left = ctx.limits.summary_budget_s - (time.perf_counter() - began)
+        if generating_s > left:
             errors.append("no time for a retry: made by rules")
             break  # the agent waits for the wrap-up: rules now beat a late model answer
+        timeout = left  # and a retry slower than the first answer is cut at the budget
         temperature = max(temperature, 0.5)
     fields = rule_based_summary(transcript, codes, choices)
     return _summary(fields, call_id, False, True, attempts, errors, model, backend_name,
