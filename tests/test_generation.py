@@ -838,3 +838,25 @@ def test_a_retry_is_cut_at_what_is_left_of_the_summary_budget(ctx: TaskContext) 
     first, retry = backend.requests
     assert first.timeout_s == 40.0  # a bigger model may take long for its first answer
     assert 4.0 < retry.timeout_s <= 5.0  # the agent is waiting: the retry gets what is left
+
+
+def test_markup_debris_in_a_summary_is_dropped_and_a_debris_reason_is_retried(
+    ctx: TaskContext,
+) -> None:
+    from agent_assist.llm.tasks_summary_rules import is_markup
+
+    for debris in ("{2} Thank you for calling", "{1}, {2}] } #Northwind-BILLING.com", "@NortWest",
+                   "see `code`", "a // comment", "[{10} ]"):  # fmt: skip
+        assert is_markup(debris), debris
+    for fine in ("Refund to card [CARD] sent", "Order #48213 replaced", "Jug broke, 2 days ago"):
+        assert not is_markup(fine), fine
+    junk = dict(VALID_SUMMARY, key_facts=["{2} Thank you", "Two charges of 30 USD"],
+                actions_taken=["{1}, {2}] }"], resolution="] } #x")  # fmt: skip
+    backend = FakeBackend(json.dumps(junk))
+    s = summarize_call(backend, _call(), context=ctx)
+    assert s.valid and s.key_facts == ("Two charges of 30 USD",)
+    assert s.actions_taken == () and s.resolution == ""
+    bad_reason = dict(VALID_SUMMARY, reason_for_contact="{1}, {2}] }")
+    backend = FakeBackend(json.dumps(bad_reason), json.dumps(VALID_SUMMARY))
+    s = summarize_call(backend, _call(), context=ctx)
+    assert s.valid and s.attempts == 2 and s.reason_for_contact == VALID_SUMMARY["reason_for_contact"]

@@ -55,6 +55,7 @@ from agent_assist.llm.tasks_summary_rules import (
     checked_identifiers,
     rule_based_summary,
     without_empty_items,
+    without_markup,
 )
 from agent_assist.llm.tasks_transcript import Fitted, fit_transcript
 
@@ -166,6 +167,7 @@ def summarize_call(
         )
         copied = False
         if fields is not None and not problems:
+            fields = without_markup(fields)
             had_reason = bool(fields["reason_for_contact"])
             fields = _without_copies(fields, template.example_assistant)
             copied = had_reason and not fields["reason_for_contact"]

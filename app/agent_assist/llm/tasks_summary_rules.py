@@ -25,8 +25,10 @@ from agent_assist.llm.tasks_transcript import masked_texts
 
 __all__ = [
     "checked_identifiers",
+    "is_markup",
     "rule_based_summary",
     "without_empty_items",
+    "without_markup",
 ]
 
 _WORD = re.compile(r"[a-z]+")
@@ -90,6 +92,7 @@ _CONTENT_FREE = frozenset(
     {"no", "none", "n/a", "na", "nothing", "no response", "not applicable", "unknown", "-", "null"}
 )
 LIST_FIELDS = ("key_facts", "identifiers", "actions_taken", "follow_ups")
+TEXT_FIELDS = ("reason_for_contact", "resolution")
 
 
 def without_empty_items(fields: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +106,34 @@ def without_empty_items(fields: dict[str, Any]) -> dict[str, Any]:
         items = out.get(key)
         if isinstance(items, list):
             out[key] = [i for i in items if str(i).strip(" .!").lower() not in _CONTENT_FREE]
+    return out
+
+
+_MASK_TAG = re.compile(r"\[[A-Z_]+\]")
+_MARKUP = re.compile(r"[{}\[\]<>`\\|]|#(?!\d)|@\w|//")
+
+
+def is_markup(text: str) -> bool:
+    """Whether ``text`` carries code or template debris (``{2}``, ``] }``, ``@handle``,
+    ``#tag``, backticks) rather than words: masks like ``[CARD]`` and ``#4821`` are fine."""
+    return bool(_MARKUP.search(_MASK_TAG.sub("", text)))
+
+
+def without_markup(fields: dict[str, Any]) -> dict[str, Any]:
+    """The summary with every text value that is markup debris emptied or dropped.
+
+    Why: held to JSON by the grammar, SmolLM2 sometimes writes the JSON it
+    could not write as structure into the strings instead ("{1}, {2}] }
+    #Northwind...", measured in the sidebar's wrap-up). Such an item goes; a
+    reason for contact that is debris leaves the reason empty, which the
+    caller treats as an invalid answer (retry, then rules).
+    """
+    out = dict(fields)
+    for key, value in fields.items():
+        if isinstance(value, str) and key in TEXT_FIELDS and is_markup(value):
+            out[key] = ""
+        elif isinstance(value, list) and key in LIST_FIELDS:
+            out[key] = [i for i in value if not is_markup(str(i))]
     return out
 
 
