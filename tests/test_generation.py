@@ -848,7 +848,12 @@ def test_markup_debris_in_a_summary_is_dropped_and_a_debris_reason_is_retried(
     for debris in ("{2} Thank you for calling", "{1}, {2}] } #Northwind-BILLING.com", "@NortWest",
                    "see `code`", "a // comment", "[{10} ]"):  # fmt: skip
         assert is_markup(debris), debris
-    for fine in ("Refund to card [CARD] sent", "Order #48213 replaced", "Jug broke, 2 days ago"):
+    for debris in ('Broken jug", "resolution": "sent', "<b>late</b>", "| a | b |"):
+        assert is_markup(debris), debris
+    for fine in ("Refund to card [CARD] sent", "Order #48213 replaced", "Jug broke, 2 days ago",
+                 "Order #NW-48213", "$30 refund | two items", "refund > $50", "<3 days",
+                 "see https://northwind.example/returns", "C++ manual", "call at 10:30, 50% off",
+                 "emailed [EMAIL]"):  # fmt: skip
         assert not is_markup(fine), fine
     junk = dict(VALID_SUMMARY, key_facts=["{2} Thank you", "Two charges of 30 USD"],
                 actions_taken=["{1}, {2}] }"], resolution="] } #x")  # fmt: skip

@@ -17,10 +17,11 @@ top-k (40 candidates after the repeat penalty) rather than one token, since
 SmolLM2's first choice broke the JSON grammar for about half the tokens
 (mostly whitespace): measured on the sample call's summary, the full pass is
 then needed for few tokens, and a summary took ~2.6 s instead of ~4-6 s. The
-answer still obeys the grammar, token by token; the draw differs slightly
-from llama-cpp-python's (the top-k is taken before the grammar, not after),
-which only matters when none of the 40 best tokens is allowed, and then the
-full pass takes over.
+answer still obeys the grammar, token by token. Above temperature 0 the draw
+differs slightly from llama-cpp-python's: the top-k is taken before the
+grammar, not after, so when some of the 40 best tokens are refused the draw
+is among fewer (the allowed ones, renormalised), and when all are refused the
+full pass takes over. At temperature 0 it is the same best allowed token.
 
 ``GrammarCheckedSampler`` does that; ``install`` makes a ``llama_cpp.Llama``
 use it for requests with a grammar (others keep llama-cpp-python's sampler).
@@ -40,11 +41,12 @@ import functools
 import importlib
 import json
 import logging
+import weakref
 from typing import Any
 
 import numpy as np
 
-__all__ = ["GrammarCheckedSampler", "install", "schema_grammar"]
+__all__ = ["GrammarCheckedSampler", "GrammarDeadEnd", "install", "schema_grammar"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,11 @@ def _grammar(schema_json: str) -> Any:
 
 _TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
 _GREEDY_CANDIDATES = 40  # greedy picks the best allowed one: the best 40 nearly always hold it
+
+
+class GrammarDeadEnd(RuntimeError):
+    """No token the grammar allows (it cannot happen with a sound grammar); the
+    backend ends that answer early, so the caller sees an invalid answer."""
 
 
 class GrammarCheckedSampler:
@@ -141,7 +148,7 @@ class GrammarCheckedSampler:
             token = self._draw(logits, grammar_first=True)
             if token is None or not self._allowed(token):
                 # Never accept a token the grammar refuses: llama.cpp would abort the process.
-                raise ValueError("no token the JSON grammar allows")
+                raise GrammarDeadEnd("no token the JSON grammar allows")
         for sampler in (self._grammar, self._head.sampler, self._tail.sampler):
             lib.llama_sampler_accept(sampler, token)
         return token
@@ -157,8 +164,13 @@ class GrammarCheckedSampler:
             lib.llama_sampler_apply(self._head.sampler, ctypes.byref(cur))
             lib.llama_sampler_apply(self._grammar, ctypes.byref(cur))
             cur.sorted = False  # refused candidates are now -inf: the order no longer holds
-        if not np.isfinite(self._buffer["logit"][: cur.size]).any():
+        finite = np.isfinite(self._buffer["logit"][: cur.size])
+        if not finite.any():
             return None
+        if not finite.all():  # only allowed candidates reach the tail (typical_p would see NaN)
+            kept = self._buffer[: cur.size][finite]
+            self._buffer[: len(kept)] = kept
+            cur.size = len(kept)
         lib.llama_sampler_apply(self._tail.sampler, ctypes.byref(cur))
         if not 0 <= cur.selected < cur.size:
             return None
@@ -206,12 +218,15 @@ def install(llm: Any) -> bool:
     llama-cpp-python's own sampler. False (and nothing changed) when this
     llama-cpp-python lacks the internals it needs.
     """
-    original = getattr(llm, "_init_sampler", None)
+    original = getattr(type(llm), "_init_sampler", None)
     if not callable(original) or not hasattr(llm, "_model") or not hasattr(llm, "_seed"):
         log.info("llama-cpp-python internals differ: grammar sampling stays as it is")
         return False
+    ref = weakref.ref(llm)  # no cycle through the instance: a dropped model is freed at once
 
     def init_sampler(**params: Any) -> Any:
+        model = ref()
+        assert model is not None  # called by the model itself
         grammar = params.pop("grammar", None)
         plain = (
             grammar is None
@@ -221,8 +236,8 @@ def install(llm: Any) -> bool:
             or not hasattr(grammar, "_grammar")
         )
         if plain:
-            return original(grammar=grammar, **params)
-        return GrammarCheckedSampler(llm, grammar, **params)
+            return original(model, grammar=grammar, **params)
+        return GrammarCheckedSampler(model, grammar, **params)
 
     llm._init_sampler = init_sampler
     return True

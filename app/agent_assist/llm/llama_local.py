@@ -52,8 +52,8 @@ from agent_assist.llm.backend import (
     GenerationRequest,
     TokenSink,
 )
+from agent_assist.llm.json_grammar import GrammarDeadEnd, schema_grammar
 from agent_assist.llm.json_grammar import install as install_sampler
-from agent_assist.llm.json_grammar import schema_grammar
 
 __all__ = ["LlamaCppBackend", "available_memory", "gguf_metadata", "memory_needed"]
 
@@ -457,9 +457,13 @@ class LlamaCppBackend:
 
 def _refusals(stream: Any) -> Any:
     """The stream, with llama-cpp-python's ValueError for a request it cannot run (a
-    prompt longer than the context) as ``BackendUnavailable``; the model stays READY."""
+    prompt longer than the context) as ``BackendUnavailable``; the model stays READY.
+    A grammar dead end just ends the answer early (the caller finds it invalid)."""
     with _refusal():
-        yield from stream
+        try:
+            yield from stream
+        except GrammarDeadEnd as err:
+            log.warning("the answer ended early: %s", err)
 
 
 @contextlib.contextmanager

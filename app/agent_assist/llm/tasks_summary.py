@@ -190,7 +190,7 @@ def summarize_call(
         if generating_s > left:
             errors.append("no time for a retry: made by rules")
             break  # the agent waits for the wrap-up: rules now beat a late model answer
-        timeout = left  # and a retry slower than the first answer is cut at the budget
+        timeout = min(left, timeout)  # and a retry slower than the first is cut at the budget
         temperature = max(temperature, 0.5)
     fields = rule_based_summary(transcript, codes, choices)
     return _summary(fields, call_id, False, True, attempts, errors, model, backend_name,

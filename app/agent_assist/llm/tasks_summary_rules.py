@@ -110,12 +110,21 @@ def without_empty_items(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 _MASK_TAG = re.compile(r"\[[A-Z_]+\]")
-_MARKUP = re.compile(r"[{}\[\]<>`\\|]|#(?!\d)|@\w|//")
+_MARKUP = re.compile(
+    r"[{}\[\]`\\]"  # braces, brackets, backticks, backslashes
+    r"|#(?![\w-]*\d)"  # a hashtag, not "order #NW-48213"
+    r"|@\w"  # a handle (emails are masked before this)
+    r"|(?<!:)//"  # a comment, not a URL
+    r"|\|\s*\||^\s*\|"  # table cells, not "$30 | two items"
+    r"|</?[A-Za-z][^>]*>"  # tags, not "refund > $50"
+    r'|"\s*[:,]\s*"|"\s*:'  # JSON leaking into a value: ", "resolution": "
+)
 
 
 def is_markup(text: str) -> bool:
     """Whether ``text`` carries code or template debris (``{2}``, ``] }``, ``@handle``,
-    ``#tag``, backticks) rather than words: masks like ``[CARD]`` and ``#4821`` are fine."""
+    ``#tag``, backticks, leaked JSON) rather than words: masks like ``[CARD]``,
+    ``#NW-4821``, URLs, "$30 | two items" and "refund > $50" are fine."""
     return bool(_MARKUP.search(_MASK_TAG.sub("", text)))
 
 
