@@ -14,9 +14,9 @@ would both be late. Jobs wait in a priority queue:
    (backends that keep such a slot: ``PromptWarmer``; the system prompt is
    warmed when the worker starts). A warm step is never preempted, as
    llama.cpp cannot stop an evaluation: a suggestion arriving during one waits
-   for it (one thread: ~0.2-0.6 s). Measured on the sample call with SmolLM2 on 2 cores: the
-   summary's prompt evaluation fell from ~2.8 s (idle; 3-6 s under load) to
-   ~0.1 s, as only the last lines are left when the call ends.
+   for it (one thread: ~0.2-0.6 s). Measured on the sample call with SmolLM2
+   on 2 cores: the summary's prompt evaluation fell from ~2.8 s (idle; 3-6 s
+   under load) to ~0.1 s, as only the last lines are left when the call ends.
 
 A suggestion for a newer customer turn of the same call supersedes the older
 one, queued or generating (its cancel event is set; the backend stops between

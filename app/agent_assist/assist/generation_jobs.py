@@ -6,9 +6,9 @@ note, ask) before ``BACKGROUND`` (summary, coaching note) before ``WARM``
 first come first served within one. A job may be due later (``not_before``,
 monotonic seconds): ``take`` waits for it with a timed condition wait, never
 polling, and anything pushed meanwhile goes first. ``wait_idle`` does not
-wait for queued ``WARM`` jobs (nobody waits for their result). A stale job is not removed from the heap but marked
-(``dropped`` = why) and its cancel event set: the worker skips it, or the
-backend stops it between tokens. A ``LIVE``/``ON_DEMAND`` job pushed while a
+wait for queued ``WARM`` jobs (nobody waits for their result). A stale job
+is not removed from the heap but marked (``dropped`` = why) and its cancel
+event set: the worker skips it, or the backend stops it between tokens. A ``LIVE``/``ON_DEMAND`` job pushed while a
 ``BACKGROUND`` one runs preempts it (``preempt`` + cancel); the worker hands
 it back with ``finish(job, interrupted=True)`` and it is re-queued in its old
 place, at most ``max_preemptions`` times, so a busy call cannot starve it.

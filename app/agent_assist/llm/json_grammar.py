@@ -84,7 +84,8 @@ class GrammarDeadEnd(RuntimeError):
 
 
 class GrammarCheckedSampler:
-    """Samples with ``llm``'s usual chain, then checks the token against ``grammar``.
+    """Samples with ``llm``'s usual chain, the grammar applied to its top-k only
+    (to the whole vocabulary only when none of them is allowed).
 
     Only the chain llama-cpp-python builds without mirostat is reproduced
     (penalties, top-k, typical, top-p, min-p, temperature, seeded draw; greedy
@@ -180,9 +181,7 @@ class GrammarCheckedSampler:
         """Whether the grammar, in its current state, allows ``token`` next."""
         one = self._one
         one["id"], one["logit"], one["p"] = token, 1.0, 0.0
-        cur = self._lib.llama_token_data_array(
-            data=one.ctypes.data_as(self._lib.llama_token_data_p), size=1, selected=-1, sorted=False
-        )
+        cur = self._array(one)
         self._lib.llama_sampler_apply(self._grammar, ctypes.byref(cur))
         return bool(np.isfinite(one["logit"][0]))
 
@@ -192,11 +191,13 @@ class GrammarCheckedSampler:
         buf["id"] = self._ids
         buf["logit"] = logits
         buf["p"] = 0.0
-        return self._lib.llama_token_data_array(
-            data=buf.ctypes.data_as(self._lib.llama_token_data_p),
-            size=self._n_vocab,
-            selected=-1,
-            sorted=False,
+        return self._array(buf)
+
+    def _array(self, buf: Any) -> Any:
+        """``buf`` (kept alive by the caller) as a ``llama_token_data_array``."""
+        lib = self._lib
+        return lib.llama_token_data_array(
+            data=buf.ctypes.data_as(lib.llama_token_data_p), size=len(buf), selected=-1, sorted=False
         )
 
     def close(self) -> None:

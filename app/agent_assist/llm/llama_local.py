@@ -3,10 +3,9 @@
 Why: the default deployment generates on the agent's own PC (SmolLM2-135M
 fits in ~150 MB and answers in a few seconds on 2 cores), so nothing leaves
 the machine. llama.cpp aborts or prints to stderr on a bad file, so ``load``
-checks first: the file exists, starts with the GGUF magic, has a readable
-header, and (file size x 1.2 + the KV cache for ``n_ctx``) fits in the memory
-available; any failure is a ``BackendUnavailable`` naming the file and the fix,
-and ``state`` DOWN.
+checks first (``llm.gguf``): the file exists, has a readable GGUF header, and
+fits in the memory available; any failure is a ``BackendUnavailable`` naming
+the file and the fix, and ``state`` DOWN.
 
 JSON schemas are enforced by llama.cpp's grammar: ``json_grammar.schema_grammar``
 builds it from the schema (llama-cpp-python's converter, with JSON's ban on
@@ -37,12 +36,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import struct
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from agent_assist.llm.backend import (
     BackendState,
@@ -52,6 +50,7 @@ from agent_assist.llm.backend import (
     GenerationRequest,
     TokenSink,
 )
+from agent_assist.llm.gguf import BadGGUF, available_memory, gguf_metadata, memory_needed
 from agent_assist.llm.json_grammar import GrammarDeadEnd, schema_grammar
 from agent_assist.llm.json_grammar import install as install_sampler
 
@@ -59,110 +58,9 @@ __all__ = ["LlamaCppBackend", "available_memory", "gguf_metadata", "memory_neede
 
 log = logging.getLogger(__name__)
 
-GGUF_MAGIC = b"GGUF"
-_SCALARS = {
-    0: "<B",
-    1: "<b",
-    2: "<H",
-    3: "<h",
-    4: "<I",
-    5: "<i",
-    6: "<f",
-    7: "<?",
-    10: "<Q",
-    11: "<q",
-    12: "<d",
-}
-_STRING, _ARRAY = 8, 9
 _FIX_FILE = (
     "install a model with `agent-assist models install smollm2-135m-instruct`, or give a .gguf path"
 )
-
-
-class _BadGGUF(ValueError):
-    pass
-
-
-def gguf_metadata(path: Path) -> dict[str, Any]:
-    """The scalar and string key/values of a GGUF header (arrays become their length).
-
-    Raises ``_BadGGUF`` for a file that is not GGUF (v2+) or whose header is cut short.
-    """
-    with path.open("rb") as f:
-        head = f.read(24)
-        if head[:4] != GGUF_MAGIC:
-            raise _BadGGUF(f"it starts with {head[:4]!r}, not {GGUF_MAGIC!r}")
-        if len(head) < 24:
-            raise _BadGGUF("its header is cut short")
-        version, _, n_kv = struct.unpack("<IQQ", head[4:])
-        if version < 2 or n_kv > 100_000:
-            raise _BadGGUF(f"unsupported GGUF version {version} or a damaged header")
-        meta: dict[str, Any] = {}
-        for _ in range(n_kv):
-            key = _string(f)
-            meta[key] = _value(f, _unpack(f, "<I"))
-        return meta
-
-
-def _unpack(f: IO[bytes], fmt: str) -> Any:
-    size = struct.calcsize(fmt)
-    raw = f.read(size)
-    if len(raw) != size:
-        raise _BadGGUF("its header is cut short")
-    return struct.unpack(fmt, raw)[0]
-
-
-def _string(f: IO[bytes]) -> str:
-    n = _unpack(f, "<Q")
-    if n > 1 << 24:
-        raise _BadGGUF("its header holds an impossible string length")
-    return f.read(n).decode("utf-8", "replace")
-
-
-def _value(f: IO[bytes], kind: int) -> Any:
-    if kind in _SCALARS:
-        return _unpack(f, _SCALARS[kind])
-    if kind == _STRING:
-        return _string(f)
-    if kind != _ARRAY:
-        raise _BadGGUF(f"its header has an unknown value type {kind}")
-    item, n = _unpack(f, "<I"), _unpack(f, "<Q")
-    if item in _SCALARS:
-        f.seek(n * struct.calcsize(_SCALARS[item]), os.SEEK_CUR)
-    else:
-        for _ in range(n):
-            _value(f, item)
-    return n
-
-
-def memory_needed(path: Path, meta: dict[str, Any], n_ctx: int, contexts: int = 1) -> int:
-    """Bytes to run the model: weights (mapped) x 1.2 + an f16 KV cache of ``n_ctx`` per context."""
-    arch = meta.get("general.architecture", "")
-    layers, embd = meta.get(f"{arch}.block_count"), meta.get(f"{arch}.embedding_length")
-    heads = meta.get(f"{arch}.attention.head_count")
-    kv_heads = meta.get(f"{arch}.attention.head_count_kv", heads)
-    size = path.stat().st_size
-    dims = [v for v in (layers, embd, heads, kv_heads) if isinstance(v, int) and v > 0]
-    if len(dims) == 4:
-        layers, embd, heads, kv_heads = dims
-        kv = 2 * layers * n_ctx * (embd * kv_heads // heads) * 2
-    else:
-        kv = size // 4  # unknown architecture keys: a rough guess
-    return int(size * 1.2) + kv * contexts
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available now (Linux MemAvailable, else free pages), None if unknown."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 class LlamaCppBackend:
@@ -233,15 +131,9 @@ class LlamaCppBackend:
         on_token: TokenSink | None = None,
         cancel: threading.Event | None = None,
     ) -> Generation:
-        with self._lock:
-            start = time.perf_counter()
-            llm = self._context(request.cache_slot)
-            self._state = BackendState.BUSY
-            _set_batch_threads(llm, request.batch_threads or self.n_threads, self.n_threads)
-            try:
-                return self._generate(llm, request, start, on_token, cancel)
-            finally:
-                self._state = BackendState.READY
+        start = time.perf_counter()
+        with self._busy(request) as llm:
+            return self._generate(llm, request, start, on_token, cancel)
 
     def warm_slots(self) -> tuple[str, ...]:
         """The cache slots kept apart: those asked for, unless memory or llama.cpp
@@ -257,22 +149,29 @@ class LlamaCppBackend:
         summary prompt with more lines costs only the new lines (the template's
         few closing tokens are evaluated again each time). The token is thrown away.
         """
-        with self._lock:
-            llm = self._context(request.cache_slot)
+        with self._busy(request) as llm:
             if llm is self._llm and request.cache_slot:
                 return 0  # a slot not kept (no memory for it): the next suggestion would undo it
+            _perf_reset(llm)
+            with _refusal():
+                llm.create_chat_completion(
+                    messages=[{"role": m.role, "content": m.content} for m in request.messages],
+                    max_tokens=1,
+                    temperature=0.0,
+                    seed=self.seed,
+                )
+            return _prompt_tokens(llm)
+
+    @contextlib.contextmanager
+    def _busy(self, request: GenerationRequest) -> Iterator[Any]:
+        """The lock held, the context of ``request``'s cache slot loaded and set to its
+        prompt threads, and ``state`` BUSY until the block ends."""
+        with self._lock:
+            llm = self._context(request.cache_slot)
             self._state = BackendState.BUSY
             _set_batch_threads(llm, request.batch_threads or self.n_threads, self.n_threads)
-            _perf_reset(llm)
             try:
-                with _refusal():
-                    llm.create_chat_completion(
-                        messages=[{"role": m.role, "content": m.content} for m in request.messages],
-                        max_tokens=1,
-                        temperature=0.0,
-                        seed=self.seed,
-                    )
-                return _prompt_tokens(llm)
+                yield llm
             finally:
                 self._state = BackendState.READY
 
@@ -296,7 +195,7 @@ class LlamaCppBackend:
             raise self._fail(f"model file {path} {what}", _FIX_FILE)
         try:
             meta = gguf_metadata(path)
-        except (_BadGGUF, OSError) as err:
+        except (BadGGUF, OSError) as err:
             raise self._fail(
                 f"{path} is not a usable GGUF model file: {err}",
                 "give a llama.cpp .gguf file (convert others with llama.cpp's convert_hf_to_gguf.py)",
